@@ -1,0 +1,26 @@
+# Both targets create .venv when it is missing: torch first, pinned (an unpinned torch
+# would pull a multi-GB CUDA build), then the package and its dev extras.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.adgen-installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/adgen demo --out out/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf out .pytest_cache
