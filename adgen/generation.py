@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -172,6 +171,8 @@ def _model_root(model: str) -> Path | None:
 
 
 def _activate_adapter(pipe, request: ResolvedRequest) -> None:
+    if request.adapter_path is None and not _has_adapters(pipe):
+        return
     from adgen.adapters import AdapterRef, activate_adapter
 
     ref = None
@@ -179,6 +180,11 @@ def _activate_adapter(pipe, request: ResolvedRequest) -> None:
         ref = AdapterRef(name=request.brand.id, path=request.adapter_path, weight=request.adapter_weight,
                          trigger=request.adapter_trigger)
     activate_adapter(pipe, ref)
+
+
+def _has_adapters(pipe) -> bool:
+    lister = getattr(pipe, "get_list_adapters", None)
+    return bool(lister and any(lister().values()))
 
 
 def _device() -> str:
@@ -193,6 +199,3 @@ def _device() -> str:
 def _dtype_name(device: str) -> str:
     return "float16" if device.startswith("cuda") else "float32"
 
-
-def read_model_index(path: Path) -> dict:
-    return json.loads((path / "model_index.json").read_text())

@@ -24,6 +24,8 @@ AI_LABEL_TEXT = {"en": "AI-generated", "ja": "AI生成画像", "zh": "AI生成",
 AI_LABEL_MIN_HEIGHT = {"zh-CN": 0.05}
 AI_LABEL_DEFAULT_HEIGHT = 0.022
 AI_LABEL_FLOOR_PX = 9
+# Aim above WCAG's 4.5 / 3.0 so the check, measuring the final pixels independently, agrees.
+CONTRAST_TARGETS = {"min_contrast": 4.5 * 1.08, "min_contrast_large": 3.0 * 1.08}
 
 
 def compose(plate: Image.Image, request: ResolvedRequest) -> Composition:
@@ -45,7 +47,8 @@ def compose(plate: Image.Image, request: ResolvedRequest) -> Composition:
             if slot is None:
                 notes.append(f"{slot_name}: the {request.template.name} template has no slot; copy not placed")
                 continue
-            canvas, layer = _place_text(canvas, slot_name, text, slot.box_in(area), slot, request)
+            # Inset by the glyphs' side bearings (a few px) so ink never crosses the slot's edge.
+            canvas, layer = _place_text(canvas, slot_name, text, slot.box_in(area).inset(2), slot, request)
             layers.append(layer)
         canvas, label = _place_ai_label(canvas, request, area)
         layers.append(label)
@@ -114,7 +117,7 @@ def _place_text(canvas, name: str, text: str, box: Box, slot: Slot, request: Res
     style = TextStyle(max_size_px=max(slot.min_px, round(box.height * 0.8 / max(1, min(slot.max_lines, 2)))),
                       min_size_px=slot.min_px, max_lines=slot.max_lines,
                       align="center" if slot.role == "button" else slot.align,
-                      valign="middle" if slot.role == "button" else "top")
+                      valign="middle" if slot.role == "button" else "top", **CONTRAST_TARGETS)
     return _typeset_onto(canvas, name, text, box, style, request, _font_for(request, slot.role))
 
 
@@ -144,11 +147,22 @@ def _typeset_onto(canvas, name, text, box, style, request, font):
 
 
 def _glyph_mask(result, ink_box: Box) -> Image.Image:
-    """Pixels of the text colour in the typeset layer (glyphs, not the scrim), cropped to the ink box."""
-    layer = np.asarray(result.layer.crop(ink_box.as_tuple()))
-    color = np.array(result.color.as_tuple())
-    close = np.abs(layer[..., :3].astype(int) - color).max(axis=-1) <= 24
-    return Image.fromarray(((layer[..., 3] > 160) & close).astype(np.uint8) * 255, "L")
+    """Text coverage (0-255) in the typeset layer, without the scrim, cropped to the ink box.
+
+    Over a scrim a pixel is a mix of scrim and text colour; its share of text colour is the
+    coverage. Elsewhere the layer's alpha is the coverage.
+    """
+    layer = np.asarray(result.layer.crop(ink_box.as_tuple()), dtype=np.float64)
+    alpha = layer[..., 3] / 255.0
+    text = np.array(result.color.as_tuple(), dtype=np.float64)
+    if result.scrim is None:
+        coverage = alpha
+    else:
+        scrim = np.array(result.scrim.as_tuple(), dtype=np.float64)
+        axis = text - scrim
+        share = ((layer[..., :3] - scrim) @ axis) / max(float(axis @ axis), 1e-6)
+        coverage = np.clip(share, 0, 1) * alpha
+    return Image.fromarray(np.round(coverage * 255).astype(np.uint8), "L")
 
 
 def _place_ai_label(canvas, request: ResolvedRequest, area: Box):
@@ -162,6 +176,7 @@ def _place_ai_label(canvas, request: ResolvedRequest, area: Box):
     else:
         width = min(area.width, round(min_height * (len(text) + 2) * 0.75))
         box = Box(area.right - width, area.bottom - round(min_height * 1.6), area.right, area.bottom)
-    style = TextStyle(max_size_px=min_height, min_size_px=min_height, max_lines=1, align="right", valign="bottom")
+    style = TextStyle(max_size_px=min_height, min_size_px=min_height, max_lines=1, align="right", valign="bottom",
+                      **CONTRAST_TARGETS)
     canvas, layer = _typeset_onto(canvas, "ai_label", text, box, style, request, _font_for(request, "body"))
     return canvas, replace(layer, notes=(f"minimum text height {min_height}px for {locale}",))

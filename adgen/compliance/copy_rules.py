@@ -37,6 +37,9 @@ def banned_terms(subject: CheckSubject) -> list[Finding]:
 def required_disclaimer(subject: CheckSubject) -> list[Finding]:
     """copy.required-disclaimer: each disclaimer the kit requires appears verbatim."""
     required = subject.brand.disclaimers_for(subject.category, subject.locale)
+    if subject.format.marketplace:
+        return [Finding("copy.required-disclaimer", "skip", "error",
+                        "marketplace main images carry no text; disclaimers belong in the listing")]
     if not required:
         return [Finding("copy.required-disclaimer", "pass", "error",
                         f"no disclaimer required for {subject.category} in {subject.locale}")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from adgen.compliance.report import Finding
 from adgen.compliance.subject import CheckSubject
-from adgen.geometry import Box
 
 
 def size(subject: CheckSubject) -> list[Finding]:
@@ -54,6 +53,3 @@ def safe_zone(subject: CheckSubject) -> list[Finding]:
                                 element=layer.name, box=layer.box))
     return findings or [Finding("layout.safe-zone", "pass", "error", "nothing to keep clear")]
 
-
-def full_box(subject: CheckSubject) -> Box:
-    return Box(0, 0, *subject.image.size)
