@@ -111,7 +111,7 @@ def _from_folder(path: Path, dtype):
         raise ModelError(f"not a diffusers folder: {path / 'model_index.json'} is missing",
                          field="model", value=str(path))
     try:
-        return DiffusionPipeline.from_pretrained(str(path), torch_dtype=dtype, local_files_only=True,
+        return DiffusionPipeline.from_pretrained(str(path), dtype=dtype, local_files_only=True,
                                                  safety_checker=None, requires_safety_checker=False)
     except (OSError, ValueError, EnvironmentError) as exc:
         raise ModelError(f"cannot load diffusers folder {path}: {exc}", field="model", value=str(path)) from None
@@ -132,7 +132,7 @@ def _from_single_file(path: Path, dtype):
     # diffusers folder ($ADGEN_SINGLE_FILE_CONFIG) or the HF cache, never a download.
     config = os.environ.get("ADGEN_SINGLE_FILE_CONFIG")
     try:
-        return pipeline_class.from_single_file(str(path), torch_dtype=dtype, local_files_only=True,
+        return pipeline_class.from_single_file(str(path), dtype=dtype, local_files_only=True,
                                                **({"config": config} if config else {}))
     except Exception as exc:  # diffusers raises several types for a missing config
         family = "SDXL" if is_sdxl else "SD 1.5"
@@ -148,7 +148,7 @@ def _from_hub_cache(model: str, dtype):
     # Offline unless the user opts in: a model is never fetched behind their back.
     allow_download = os.environ.get("ADGEN_ALLOW_DOWNLOAD") == "1"
     try:
-        return DiffusionPipeline.from_pretrained(model, torch_dtype=dtype, local_files_only=not allow_download)
+        return DiffusionPipeline.from_pretrained(model, dtype=dtype, local_files_only=not allow_download)
     except Exception as exc:
         raise ModelError(f"hub id not found in the local HF cache ({constants.HF_HUB_CACHE}); "
                          f"adgen does not download models: {type(exc).__name__}", field="model", value=model) from None

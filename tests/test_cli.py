@@ -1,0 +1,141 @@
+"""The CLI end to end, as a user runs it: real processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+PRODUCT = REPO / "examples" / "products" / "northwind-cold-brew.yaml"
+
+
+def adgen(*args, cwd=None, timeout=600):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "adgen", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or REPO, env=env, timeout=timeout)
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys; from typer.testing import CliRunner; from adgen.cli import app; "
+            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+            "print('torch' in sys.modules, 'diffusers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, sd15_dir):
+    out = tmp_path_factory.mktemp("cli") / "out"
+    result = adgen("generate", "--brand", "northwind", "--product", PRODUCT, "--format", "ig-square",
+                   "--format", "iab-300x250", "--variants", "2", "--seed", "3", "--model", sd15_dir,
+                   "--steps", "2", "--out", out)
+    return out, result
+
+
+def test_generate_writes_assets_reports_and_manifest(generated):
+    out, result = generated
+    assert result.returncode in (0, 1), result.stderr
+    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    assert [(r["format"], r["variant"]) for r in rows] == [("ig-square", "1"), ("ig-square", "2"),
+                                                           ("iab-300x250", "1"), ("iab-300x250", "2")]
+    for row in rows:
+        assert row["status"] == "ok" and row["verdict"] in ("pass", "warn", "fail")
+        image = Image.open(out / row["path"])
+        report = json.loads((out / row["report"]).read_text())
+        assert image.size == {"ig-square": (1080, 1080), "iab-300x250": (300, 250)}[row["format"]]
+        assert report["verdict"] == row["verdict"]
+        recipe = report["recipe"]
+        assert recipe["seed"] != recipe["base_seed"] == 3 and recipe["steps"] == 2
+        assert recipe["prompt"] and recipe["negative_prompt"] and len(recipe["model_sha256"]) == 64
+        assert {layer["name"] for layer in report["layers"]} >= {"headline", "cta", "logo", "product", "ai_label"}
+    assert "NW-CB-001" in result.stdout  # the summary table
+    assert result.returncode == (1 if any(r["verdict"] == "fail" for r in rows) else 0)
+    assert not list(out.rglob("*.tmp")), "no temp files left behind"
+
+
+def test_same_seed_gives_identical_pixels(generated, tmp_path, sd15_dir):
+    out, _ = generated
+    again = tmp_path / "again"
+    adgen("generate", "--brand", "northwind", "--product", PRODUCT, "--format", "ig-square", "--variants", "2",
+          "--seed", "3", "--model", sd15_dir, "--steps", "2", "--out", again)
+    for variant in (1, 2):
+        name = f"NW-CB-001/ig-square-v{variant}.jpg"
+        assert np.array_equal(np.asarray(Image.open(out / name)), np.asarray(Image.open(again / name)))
+    v1 = np.asarray(Image.open(out / "NW-CB-001/ig-square-v1.jpg"), dtype=int)
+    v2 = np.asarray(Image.open(out / "NW-CB-001/ig-square-v2.jpg"), dtype=int)
+    assert np.abs(v1 - v2).mean() > 1, "variants differ"
+
+
+def test_check_command_on_an_exported_asset_and_a_broken_one(generated, tmp_path):
+    out, _ = generated
+    good = adgen("check", out / "NW-CB-001/ig-square-v1.jpg", "--brand", "northwind", "--format", "ig-square", "--json")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert json.loads(good.stdout)["verdict"] in ("pass", "warn")
+    broken = tmp_path / "broken.gif"
+    Image.new("RGB", (500, 400), "white").save(broken)
+    copy = tmp_path / "copy.json"
+    copy.write_text(json.dumps({"headline": "The cheapest brew", "disclaimer": "Tasty."}))
+    bad = adgen("check", broken, "--brand", "northwind", "--format", "ig-square", "--copy", copy,
+                "--category", "coffee", "--json")
+    assert bad.returncode == 1
+    failed = {f["rule"] for f in json.loads(bad.stdout)["findings"] if f["status"] == "fail"}
+    assert failed == {"format.size", "format.file-type", "copy.banned-terms", "copy.required-disclaimer"}
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def truncated_png(tmp_path):
+    data = (REPO / "examples/images/cold-brew-bag.png").read_bytes()
+    return write_bytes(tmp_path / "half.png", data[: len(data) // 2])
+
+
+def write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+BAD_INPUTS = [
+    ("missing field", lambda t: ["--product", write(t, "p.yaml", "name: X\nheadline: H\n")], ["'sku'", "p.yaml"]),
+    ("unknown brand", lambda t: ["--brand", "acme"], ["acme", "brand"]),
+    ("path brand", lambda t: ["--brand", "../../etc"], ["../../etc", "brand"]),
+    ("unknown format", lambda t: ["--format", "billboard-9000"], ["billboard-9000", "format"]),
+    ("corrupt image", lambda t: ["--product", write(t, "p.yaml", "sku: A1\nname: X\nheadline: H\nproduct_image: junk.png\n")],
+     ["product_image", "junk.png"]),
+    ("truncated image", lambda t: ["--product", write(t, "p.yaml", f"sku: A1\nname: X\nheadline: H\nproduct_image: {truncated_png(t)}\n")],
+     ["product_image", "truncated"]),
+    ("missing product file", lambda t: ["--product", t / "nope.yaml"], ["nope.yaml", "not found"]),
+]
+
+
+@pytest.mark.parametrize("case, args, needles", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, case, args, needles):
+    (tmp_path / "junk.png").write_bytes(b"not an image at all")
+    base = {"--brand": "northwind", "--product": PRODUCT, "--format": "ig-square"}
+    extra = args(tmp_path)
+    base.update(dict(zip(extra[::2], extra[1::2])))
+    argv = [item for pair in base.items() for item in pair]
+    result = adgen("generate", *argv, "--out", tmp_path / "out")
+    assert result.returncode == 2, (case, result.stdout, result.stderr)
+    message = " ".join(result.stderr.split())
+    for needle in needles:
+        assert needle in message, (case, message)
+    assert not (tmp_path / "out").exists(), "nothing is written for unusable input"
+
+
+def test_formats_and_brands_print_tables():
+    formats = adgen("formats")
+    assert formats.returncode == 0 and "amazon-main" in formats.stdout and "2000x2000" in formats.stdout
+    brands = adgen("brands")
+    assert brands.returncode == 0 and "northwind" in brands.stdout and "sakura" in brands.stdout
