@@ -84,7 +84,8 @@ class ProvenanceCheck:
 
 def apply_provenance(image: Image.Image, *, fmt: str, quality: int | None, source_type: str,
                      recipe: dict, asset_id: str, signer: Signer, thumbnail: bool,
-                     optimize: bool = True, content_producer: str = "adgen") -> bytes:
+                     optimize: bool = True, content_producer: str = "adgen",
+                     watermark: bool = True) -> bytes:
     """Watermark, encode with XMP (IPTC + TC260) and C2PA-sign `image`; the file's bytes."""
     ext = _normalise_fmt(fmt)
     if not source_type.startswith(IPTC_SOURCE_TYPES):
@@ -98,9 +99,16 @@ def apply_provenance(image: Image.Image, *, fmt: str, quality: int | None, sourc
     # 1. invisible watermark (pixels), only where it can be read back
     image = _export_mode(image, ext)
     payload = None
-    if min(image.size) >= MIN_WATERMARK_SIDE_PX:
+    if watermark and min(image.size) >= MIN_WATERMARK_SIDE_PX:
         payload = watermark_payload_for(asset_id)
-        image = embed_watermark(image, payload)
+        marked = embed_watermark(image, payload)
+        # dwtDctSvd works in the chroma of YUV; on saturated white (a marketplace main
+        # image) the change clips away, the bits read back as zeros and the white turns
+        # 253-254. A mark we cannot read is not claimed, and the pixels stay untouched.
+        if decode_watermark(marked) == payload:
+            image = marked
+        else:
+            payload = None
 
     # 2. encode with the XMP packet
     xmp = _xmp_packet(source_type, _tc260_label(asset_id, content_producer))
