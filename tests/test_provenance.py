@@ -121,6 +121,20 @@ def test_watermark_round_trips_through_jpeg():
     assert decode_watermark(_plate(320, 300, seed=3)) != payload
 
 
+def test_watermark_matches_imwatermark_pixel_for_pixel_and_both_decoders_agree():
+    imwatermark = pytest.importorskip("imwatermark")
+    image = _plate(330, 298, seed=5)  # sides not multiples of 8: the edge rows stay as they were
+    encoder = imwatermark.WatermarkEncoder()
+    encoder.set_watermark("bytes", bytes.fromhex("a1b2c3d4"))
+    bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
+    reference = np.ascontiguousarray(encoder.encode(bgr, "dwtDctSvd")[:, :, ::-1])
+    ours = np.asarray(embed_watermark(image, "a1b2c3d4"))
+    assert np.array_equal(ours, reference)
+    decoder = imwatermark.WatermarkDecoder("bytes", 32)
+    assert decoder.decode(np.ascontiguousarray(ours[:, :, ::-1]), "dwtDctSvd").hex() == "a1b2c3d4"
+    assert decode_watermark(Image.fromarray(reference)) == "a1b2c3d4"
+
+
 def test_watermark_keeps_alpha():
     rgba = _plate(300, 300).convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize((300, 300)))
@@ -208,3 +222,13 @@ def test_signer_names_a_missing_file(tmp_path):
     with pytest.raises(NotFoundError) as err:
         Signer(tmp_path / "nope.key", tmp_path / "nope.pem")
     assert err.value.field == "key_path"
+
+
+def test_importing_adgen_provenance_stays_light():
+    import subprocess
+    import sys
+
+    heavy = ("c2pa", "cv2", "numpy", "cryptography", "imwatermark", "torch")
+    code = f"import sys, adgen.provenance; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
