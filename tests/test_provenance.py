@@ -232,3 +232,16 @@ def test_importing_adgen_provenance_stays_light():
     code = f"import sys, adgen.provenance; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_unreadable_bytes_are_reported_not_raised():
+    check = verify_provenance(b"not an image at all", "png")
+    assert not check.c2pa_valid and check.c2pa_state == "Invalid"
+    assert check.recipe is None and check.watermark_payload is None
+
+
+def test_a_key_that_does_not_match_the_certificate_is_an_input_error(tmp_path, signer):
+    other_key, _ = init_signing(tmp_path / "other")
+    mismatched = Signer(other_key, signer.cert_chain_path)
+    with pytest.raises(InputError, match="C2PA signing failed"):
+        _export(mismatched, "jpeg", image=_plate(200, 200))
