@@ -40,8 +40,10 @@ WATERMARK_BITS = 32
 # Python (1.3-2.5 s per 1080x1080 image on our CPU); the same arithmetic on all blocks at
 # once is much faster. tests/test_provenance.py checks ours against imwatermark both ways.
 _WM_CHANNEL, _WM_SCALE = 1, 36
-# imwatermark itself only refuses images under 256*256 px in area; a thin banner (728x90)
-# passes that but its 4x4-block DWT grid is too short to carry 32 bits reliably.
+# imwatermark only refuses images under 256*256 px in area. Thin banners fit but do not
+# carry 32 bits through JPEG: measured after quality 80, 728x90 kept 3/8 and 320x50 1/8
+# random payloads, 8/8 at 1080x1080. Shortest side >= 256 px keeps them out (it also
+# leaves out 300x250, which held 8/8: a finer rule could mark it).
 MIN_WATERMARK_SIDE_PX = 256
 
 RECIPE_LABEL = "org.adgen.recipe"
@@ -105,21 +107,20 @@ def apply_provenance(image: Image.Image, *, fmt: str, quality: int | None, sourc
 
     # 1. invisible watermark (pixels), only where it can be read back
     image = _export_mode(image, ext)
-    payload = None
+    payload, marked = None, image
     if watermark and min(image.size) >= MIN_WATERMARK_SIDE_PX:
         payload = watermark_payload_for(asset_id)
         marked = embed_watermark(image, payload)
-        # dwtDctSvd works in the chroma of YUV; on saturated white (a marketplace main
-        # image) the change clips away, the bits read back as zeros and the white turns
-        # 253-254. A mark we cannot read is not claimed, and the pixels stay untouched.
-        if decode_watermark(marked) == payload:
-            image = marked
-        else:
-            payload = None
 
     # 2. encode with the XMP packet
     xmp = _xmp_packet(source_type, _tc260_label(asset_id, content_producer))
-    encoded = _encode(image, ext, quality=quality, optimize=optimize, xmp=xmp)
+    encoded = _encode(marked, ext, quality=quality, optimize=optimize, xmp=xmp)
+    if payload and _decode_bytes(encoded) != payload:
+        # A mark that does not survive its own encoding is not claimed, and the pixels
+        # go out unmarked: on saturated white (a marketplace main image) the chroma change
+        # clips away and only turns white to 253-254; low JPEG quality can erase it too.
+        payload = None
+        encoded = _encode(image, ext, quality=quality, optimize=optimize, xmp=xmp)
 
     # 3. C2PA manifest, signed last
     manifest = _manifest(source_type, recipe_json, asset_id, ext, payload)
@@ -135,11 +136,7 @@ def verify_provenance(data: bytes, fmt: str, *,
     source_type_xmp, tc260 = _read_xmp(data)
     watermark = None
     try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(data)) as im:
-            if min(im.size) >= MIN_WATERMARK_SIDE_PX:
-                watermark = decode_watermark(im)
+        watermark = _decode_bytes(data)
     except OSError as exc:
         message = f"{message}; image unreadable: {exc}"
     expected = (assertions.get(WATERMARK_LABEL) or {}).get("payload")
@@ -232,6 +229,14 @@ def _unblocks(frame, blocks, grid) -> None:
     """Write (N, 4, 4) `blocks` back into `frame` in place, in `_blocks` order."""
     frame[: grid[0] * 4, : grid[1] * 4] = (
         blocks.reshape(grid[0], grid[1], 4, 4).swapaxes(1, 2).reshape(grid[0] * 4, grid[1] * 4))
+
+
+def _decode_bytes(data: bytes) -> str | None:
+    """The watermark payload in encoded image bytes; None below the watermarking size."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return decode_watermark(im) if min(im.size) >= MIN_WATERMARK_SIDE_PX else None
 
 
 def _normalise_fmt(fmt: str) -> str:
