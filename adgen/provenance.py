@@ -40,10 +40,10 @@ WATERMARK_BITS = 32
 # Python (1.3-2.5 s per 1080x1080 image on our CPU); the same arithmetic on all blocks at
 # once is much faster. tests/test_provenance.py checks ours against imwatermark both ways.
 _WM_CHANNEL, _WM_SCALE = 1, 36
-# imwatermark only refuses images under 256*256 px in area. Thin banners fit but do not
-# carry 32 bits through JPEG: measured after quality 80, 728x90 kept 3/8 and 320x50 1/8
-# random payloads, 8/8 at 1080x1080. Shortest side >= 256 px keeps them out (it also
-# leaves out 300x250, which held 8/8: a finer rule could mark it).
+# Thin banners do not carry 32 bits through JPEG: after quality 80, 728x90 kept 3/8 and
+# 320x50 1/8 random payloads (1080x1080: 8/8; imwatermark refuses both banners outright,
+# under 256*256 px of area). Shortest side >= 256 px keeps them out; it also leaves out
+# 300x250, which held 8/8 — a finer rule could mark that one.
 MIN_WATERMARK_SIDE_PX = 256
 
 RECIPE_LABEL = "org.adgen.recipe"
