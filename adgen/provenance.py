@@ -263,9 +263,9 @@ def _export_mode(image: Image.Image, ext: str) -> Image.Image:
 def _tc260_label(asset_id: str, content_producer: str) -> dict:
     # Propagator fields are for the platform that later distributes the file; the reserved
     # codes are the producer's own integrity fields, which adgen leaves to C2PA.
-    return {"Label": TC260_LABEL_AI_GENERATED, "ContentProducer": content_producer,
-            "ProduceID": asset_id, "ReservedCode1": "", "ContentPropagator": "",
-            "PropagateID": "", "ReservedCode2": ""}
+    return dict.fromkeys(TC260_FIELDS, "") | {
+        "Label": TC260_LABEL_AI_GENERATED, "ContentProducer": content_producer,
+        "ProduceID": asset_id}
 
 
 def _xmp_packet(source_type: str, tc260: dict) -> bytes:
