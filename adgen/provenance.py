@@ -300,7 +300,10 @@ def _encode(image: Image.Image, ext: str, *, quality: int | None, optimize: bool
         q = 90 if quality is None else quality
         if not 1 <= q <= 100:
             raise InputError("JPEG quality must be 1-100", field="quality", value=quality)
-        image.save(out, "JPEG", quality=q, optimize=optimize, xmp=xmp)
+        # Same settings as adgen.encoding: full-resolution chroma at high quality keeps
+        # coloured type crisp; below 90 the bytes matter more.
+        image.save(out, "JPEG", quality=q, optimize=optimize, progressive=True,
+                   subsampling="4:4:4" if q >= 90 else "4:2:0", xmp=xmp)
     return out.getvalue()
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adgen.errors import InputError, NotFoundError
+from adgen.settings import adgen_home
 
 SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
@@ -60,14 +61,9 @@ class Signer:
                 raise NotFoundError("signing file does not exist", file=str(path), field=field)
 
 
-def default_home() -> Path:
-    """ADGEN_HOME, or ~/.adgen when it is unset."""
-    return Path(os.environ.get("ADGEN_HOME") or Path.home() / ".adgen")
-
-
 def load_or_init_signer(home: Path | None = None) -> Signer:
     """The signer under `home`/keys (default ADGEN_HOME), made with a local CA if absent."""
-    key_path, chain_path = init_signing((home or default_home()) / "keys")
+    key_path, chain_path = init_signing((home or adgen_home()) / "keys")
     ca_path = key_path.parent / CA_FILE
     return Signer(key_path, chain_path, "es256", ca_path if ca_path.is_file() else None)
 
