@@ -18,12 +18,15 @@ FONTS = {
     "en": files("fontpkg_noto_sans") / "files" / "NotoSans[wdth,wght].ttf",
     "ja": files("justmytype_intl_cjk") / "fonts" / "ofl" / "notosansjp" / "NotoSansJP[wght].ttf",
     "zh": files("justmytype_intl_cjk") / "fonts" / "ofl" / "notosanssc" / "NotoSansSC[wght].ttf",
+    "tc": files("justmytype_intl_cjk") / "fonts" / "ofl" / "notosanstc" / "NotoSansTC[wght].ttf",
     "ko": files("justmytype_intl_cjk") / "fonts" / "ofl" / "notosanskr" / "NotoSansKR[wght].ttf",
 }
 SAMPLES = [
     ("en-US", "en", "Fresh roast, bold flavour from $12.99"),
     ("ja-JP", "ja", "ひんやり爽やか、カフェインレスの新しいお茶"),
     ("zh-CN", "zh", "新鲜烘焙，浓郁咖啡限时八折"),
+    ("zh-TW", "tc", "新鮮烘焙的濃郁咖啡，限時優惠"),
+    ("de-DE", "en", "Frisch geröstet – jetzt für 12,99 €"),
 ]
 
 
