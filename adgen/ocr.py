@@ -1,0 +1,178 @@
+"""OCR adapter: read placed text back, and find text where there should be none.
+
+Backed by rapidocr 3.x on onnxruntime with the PP-OCRv6 "small" detection and multilingual
+recognition models that ship inside the rapidocr wheel; adgen points it at those files
+explicitly, so nothing is downloaded at run time. The one recognition model reads Chinese
+(simplified and traditional), Japanese including kana, English and the Latin-script
+European languages; Korean and other scripts are reported as unsupported, not guessed.
+Importing this module imports neither rapidocr nor onnxruntime.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from adgen.errors import InputError, ModelError
+from adgen.geometry import Box, Size
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Language subtags the bundled PP-OCRv6 multilingual recognition model reads (rapidocr's
+# default_models.yaml, ppocrv6_langs), as BCP 47 primary subtags. "ko" is deliberately
+# absent: the Korean model is a separate download, not in the wheel.
+SUPPORTED_LANGUAGES = frozenset(
+    "zh ja en af az bs ca cs cy da de es et eu fi fr ga gl hr hu id is it ku la lb lt lv mi "
+    "ms mt nl no oc pl pt qu rm ro sk sl sq sv sw tl tr uz vi".split()
+)
+_MODEL_FILES = {"Det": "PP-OCRv6_det_small.onnx", "Rec": "PP-OCRv6_rec_small.onnx",
+                "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
+
+
+@dataclass(frozen=True)
+class OcrRead:
+    """Text recognised in one box; score 0-1; supported=False when the locale is unreadable."""
+
+    text: str
+    score: float
+    supported: bool
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """One detected line of text: what it says, recognition score 0-1, and where (px)."""
+
+    text: str
+    score: float
+    box: Box
+
+
+def read_box(image: Image.Image, box: Box, *, locale: str, multiline: bool = False) -> OcrRead:
+    """Recognise the text inside `box` (px) of `image`, written in `locale` (e.g. ja-JP).
+
+    Recognition only, on the crop: the caller placed the text and knows where it is. A box
+    holding wrapped text needs multiline=True (detection inside the crop, lines joined
+    top to bottom with newlines); one-line recognition squeezes a tall crop to 48 px.
+    """
+    if not locale_supported(locale):
+        return OcrRead("", 0.0, supported=False)
+    crop = _crop(image, box)
+    if multiline:
+        lines = _run(crop, detect=True, min_score=0.0)
+        text = "\n".join(line.text for line in _reading_order(lines))
+        score = min((line.score for line in lines), default=0.0)
+        return OcrRead(text, score, supported=True)
+    result = _run_recognition(crop)
+    return OcrRead(*result, supported=True)
+
+
+def detect_text(image: Image.Image, *, min_score: float = 0.5) -> tuple[OcrLine, ...]:
+    """Every line of text found in `image` (detection + recognition), in reading order."""
+    return _reading_order(_run(_rgb(image), detect=True, min_score=min_score))
+
+
+def character_error_rate(expected: str, actual: str) -> float:
+    """Edit distance / len(expected) after NFKC and dropping whitespace (0 = identical).
+
+    NFKC folds full-width Latin and half-width kana to one form; whitespace is dropped
+    because line breaks move with wrapping, OCR spacing is loose, and CJK has none.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    want, got = _normalise(expected), _normalise(actual)
+    if not want:
+        return 0.0 if not got else 1.0
+    return Levenshtein.distance(want, got) / len(want)
+
+
+def locale_supported(locale: str) -> bool:
+    """Whether the bundled recognition model reads `locale` (BCP 47, e.g. zh-CN, ja-JP)."""
+    return locale.replace("_", "-").split("-")[0].lower() in SUPPORTED_LANGUAGES
+
+
+def _normalise(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    # rapidocr converts a PIL image RGB->BGR itself (an ndarray would be taken as BGR).
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _crop(image: Image.Image, box: Box) -> Image.Image:
+    size = Size(*image.size)
+    # A little margin: recognition was trained on line crops with some background around
+    # the glyphs, and layout boxes are often tight to the ink.
+    pad = max(2, min(12, round(box.height * 0.1)))
+    region = box.expand(pad).clamp_to(size)
+    if region.width <= 0 or region.height <= 0 or not box.intersects(Box(0, 0, *size.as_tuple())):
+        raise InputError("box lies outside the image", field="box", value=box.as_tuple())
+    return _rgb(image.crop(region.as_tuple()))
+
+
+def _run_recognition(crop: Image.Image) -> tuple[str, float]:
+    engine, lock = _engine()
+    with lock:
+        # Flags are passed on every call: rapidocr keeps the last call's flags as state.
+        out = engine(crop, use_det=False, use_cls=False, use_rec=True)
+    texts = getattr(out, "txts", None) or ("",)
+    scores = getattr(out, "scores", None) or (0.0,)
+    return str(texts[0]), float(scores[0])
+
+
+def _run(image: Image.Image, *, detect: bool, min_score: float) -> list[OcrLine]:
+    engine, lock = _engine()
+    with lock:
+        out = engine(image, use_det=detect, use_cls=False, use_rec=True, text_score=min_score)
+    boxes = getattr(out, "boxes", None)
+    if boxes is None or not getattr(out, "txts", None):
+        return []
+    width, height = image.size
+    lines = []
+    for quad, text, score in zip(boxes, out.txts, out.scores):
+        xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+        box = Box(int(min(xs)), int(min(ys)), int(max(xs)) + 1, int(max(ys)) + 1)
+        lines.append(OcrLine(str(text), float(score), box.clamp_to(Size(width, height))))
+    return lines
+
+
+def _reading_order(lines: list[OcrLine]) -> tuple[OcrLine, ...]:
+    # Rows first (a line whose centre is within half a line height of the row's top line
+    # joins that row), then left to right within the row.
+    rows: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda l: l.box.top):
+        centre = (line.box.top + line.box.bottom) / 2
+        if rows and abs(centre - _centre_y(rows[-1][0])) < rows[-1][0].box.height / 2:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return tuple(line for row in rows for line in sorted(row, key=lambda l: l.box.left))
+
+
+def _centre_y(line: OcrLine) -> float:
+    return (line.box.top + line.box.bottom) / 2
+
+
+@functools.lru_cache(maxsize=1)
+def _engine():
+    """One rapidocr engine per process, on the wheel's own model files, with its lock."""
+    try:
+        import rapidocr
+        from rapidocr import RapidOCR
+    except ImportError as exc:
+        raise ModelError(f"OCR needs the rapidocr and onnxruntime packages ({exc})") from None
+    from importlib.resources import files
+
+    models = files(rapidocr) / "models"
+    params = {"Global.log_level": "error", "Global.use_cls": False}
+    for stage, name in _MODEL_FILES.items():
+        path = models / name
+        if not path.is_file():
+            raise ModelError("bundled OCR model missing from the rapidocr wheel; "
+                             "reinstall rapidocr 3.x", file=str(path))
+        params[f"{stage}.model_path"] = str(path)
+    return RapidOCR(params=params), threading.Lock()
