@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +58,10 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     composition = compose(plate, resolved)
     lap("compose")
     # 5. check (on the bytes that will ship)
-    encoded = encode(composition.image, file_type=resolved.file_type, max_kb=resolved.format.max_kb)
+    asset_recipe = recipe(resolved, prompt)
+    encoded = encode(composition.image, file_type=resolved.file_type, max_kb=resolved.format.max_kb,
+                     recipe=asset_recipe, asset_id=asset_id(asset_recipe),
+                     composite=any(layer.kind == "image" for layer in composition.layers))
     subject = CheckSubject(image=composition.image, format=resolved.format, brand=resolved.brand,
                            locale=resolved.product.locale, category=resolved.product.category,
                            composition=composition, encoded=encoded.data, file_type=encoded.file_type)
@@ -66,7 +71,7 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     # 6. export
     files = None
     if out_dir is not None:
-        files = export(encoded.data, _report_document(resolved, prompt, composition, report, encoded.quality),
+        files = export(encoded.data, _report_document(asset_recipe, composition, report, encoded.quality),
                        out_dir=out_dir, sku=resolved.product.sku, stem=resolved.asset_stem,
                        file_type=encoded.file_type)
     lap("export")
@@ -93,11 +98,18 @@ def recipe(resolved: ResolvedRequest, prompt: Prompt) -> dict:
     }
 
 
-def _report_document(resolved, prompt, composition, report, quality) -> dict:
+def asset_id(asset_recipe: dict) -> str:
+    """A stable id from the recipe: the same recipe always names (and watermarks) the same asset."""
+    canonical = json.dumps(asset_recipe, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
+
+
+def _report_document(asset_recipe, composition, report, quality) -> dict:
     return {
         **report.as_dict(),
-        "recipe": recipe(resolved, prompt),
-        "encoding": {"file_type": resolved.file_type, "quality": quality},
+        "asset_id": asset_id(asset_recipe),
+        "recipe": asset_recipe,
+        "encoding": {"file_type": asset_recipe["file_type"], "quality": quality},
         "layers": [{"name": layer.name, "kind": layer.kind, "box": list(layer.box.as_tuple()),
                     "slot_box": list(layer.slot_box.as_tuple()), "text": layer.text,
                     "font_size_px": layer.font_size_px, "color": layer.color, "scrim": layer.scrim,
