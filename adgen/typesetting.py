@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from adgen.color import Color
 from adgen.errors import InputError
@@ -309,7 +309,7 @@ def _draw_mask(lines: list[str], face: ImageFont.FreeTypeFont, box: Box, style: 
                size_px: int, language: str | None,
                canvas: tuple[int, int]) -> tuple[Image.Image, tuple[Box, ...]]:
     mask = Image.new("L", canvas, 0)
-    draw = ImageDraw.Draw(mask)
+    draw = ImageDraw.Draw(mask)  # only measures; glyphs go through per-line strips
     block = _block_height(face, len(lines), size_px, style)
     slack = box.height - block
     top = box.top + {"top": 0, "middle": slack / 2, "bottom": slack}[style.valign]
@@ -320,9 +320,17 @@ def _draw_mask(lines: list[str], face: ImageFont.FreeTypeFont, box: Box, style: 
         slack_x = box.width - _length(face, line, language)
         x = box.left + {"left": 0, "center": slack_x / 2, "right": slack_x}[style.align]
         xy = (round(x), round(top + ascent + i * _pitch(size_px, style)))
-        draw.text(xy, line, font=face, fill=255, anchor="ls", **kwargs)
-        boxes.append(Box(*(round(v) for v in draw.textbbox(xy, line, font=face, anchor="ls",
-                                                           **kwargs))))
+        # Each line is drawn on its own strip first: textbbox is advance-wide, and the
+        # strips of adjacent lines overlap, so only the strip tells this line's ink.
+        left, upper, right, lower = draw.textbbox(xy, line, font=face, anchor="ls", **kwargs)
+        strip = Image.new("L", (right - left + 2, lower - upper + 2), 0)
+        ImageDraw.Draw(strip).text((xy[0] - left, xy[1] - upper), line, font=face, fill=255,
+                                   anchor="ls", **kwargs)
+        region = (left, upper, left + strip.width, upper + strip.height)
+        mask.paste(ImageChops.lighter(mask.crop(region), strip), region[:2])
+        ink = strip.getbbox() or (0, 0, 0, 0)
+        boxes.append(Box(left + ink[0], upper + ink[1], left + ink[2], upper + ink[3])
+                     .clamp_to(Size(*canvas)))
     return mask, tuple(boxes)
 
 
@@ -367,7 +375,8 @@ def _pick_color(palette: Sequence[Color], rgb: np.ndarray,
         best, color = max(scored, key=lambda s: s[0])
         if best >= required:
             return color, True, best
-    fallback, fcolor = max((_worst_contrast(c, rgb), c) for c in (_BLACK, _WHITE))
+    fallback, fcolor = max(((_worst_contrast(c, rgb), c) for c in (_BLACK, _WHITE)),
+                           key=lambda s: s[0])
     if not scored or fallback > best:
         return fcolor, False, fallback
     return color, True, best
