@@ -8,6 +8,7 @@ exactly what was placed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ _CHAR_BREAK_SCRIPTS = frozenset({"ja", "zh-Hans", "zh-Hant"})
 # WCAG 2.x "large scale" text: 18 pt, or 14 pt bold; 1 pt = 4/3 CSS px.
 _LARGE_PX, _LARGE_BOLD_PX, _BOLD_WEIGHT = 24.0, 14 * 4 / 3, 700
 _WORST_CASE_PERCENTILE = 5.0
+_PHRASE_MIN_FILL = 0.6
 _BLACK, _WHITE = Color(0, 0, 0), Color(255, 255, 255)
 _SCRIM_OPACITIES = (0.45, 0.55, 0.65, 0.75, 0.85)
 
@@ -155,13 +157,14 @@ class _Atom:
     text: str
     glue: str = ""
     hard_break: bool = False
+    phrase_end: bool = True  # a preferred break follows (False: allowed, not preferred)
 
 
 def _atoms(text: str, script: str) -> list[_Atom]:
     atoms: list[_Atom] = []
     paragraphs = text.replace("\r\n", "\n").split("\n")
     for i, paragraph in enumerate(paragraphs):
-        pieces = (_char_atoms(paragraph) if script in _CHAR_BREAK_SCRIPTS
+        pieces = (_char_atoms(paragraph, script) if script in _CHAR_BREAK_SCRIPTS
                   else _word_atoms(paragraph))
         pieces = _kinsoku(pieces)
         if pieces and i < len(paragraphs) - 1:
@@ -183,25 +186,44 @@ def _word_atoms(paragraph: str) -> list[_Atom]:
     return atoms
 
 
-def _char_atoms(paragraph: str) -> list[_Atom]:
+def _char_atoms(paragraph: str, script: str) -> list[_Atom]:
     # CJK may break between any two characters, but a run of Latin letters or digits
     # inside it ("iPhone15", "1980") is one word.
+    phrase_ends = _phrase_ends(paragraph, script)
     atoms: list[_Atom] = []
-    for word, glue in _split_spaces(paragraph):
-        run = ""
-        for ch in word:
-            if ch.isascii() and ch.isalnum():
-                run += ch
-                continue
-            if run:
-                atoms.append(_Atom(run))
-                run = ""
-            atoms.append(_Atom(ch))
-        if run:
-            atoms.append(_Atom(run))
-        if atoms:
-            atoms[-1] = _Atom(atoms[-1].text, glue)
+    for match in re.finditer(r"(\S+)(\s*)", paragraph):
+        pos = match.start()
+        for piece in re.findall(r"[A-Za-z0-9]+|.", match.group(1)):
+            pos += len(piece)
+            atoms.append(_Atom(piece, phrase_end=phrase_ends is None or pos in phrase_ends))
+        atoms[-1] = _Atom(atoms[-1].text, match.group(2))
     return atoms
+
+
+def _phrase_ends(paragraph: str, script: str) -> set[int] | None:
+    """Offsets where a Japanese phrase (bunsetsu) ends, or None: every break is as good."""
+    parser = _phrase_parser(script)
+    if parser is None:
+        return None
+    ends, pos = set(), 0
+    for phrase in parser.parse(paragraph):
+        pos += len(phrase)
+        ends.add(pos)
+    return ends
+
+
+@functools.cache
+def _phrase_parser(script: str):
+    # Japanese headlines read best broken between phrases, which needs a segmenter:
+    # BudouX (small, pure Python, model shipped in the wheel). Chinese is conventionally
+    # broken between any two characters, so it stays on character breaks.
+    if script != "ja":
+        return None
+    try:
+        import budoux
+    except ImportError:
+        return None
+    return budoux.load_default_japanese_parser()
 
 
 def _split_spaces(paragraph: str) -> list[tuple[str, str]]:
@@ -214,7 +236,8 @@ def _kinsoku(atoms: list[_Atom]) -> list[_Atom]:
     for atom in atoms:
         if merged and (atom.text[0] in NO_LINE_START or merged[-1].text[-1] in NO_LINE_END):
             prev = merged.pop()
-            atom = _Atom(prev.text + prev.glue + atom.text, atom.glue, atom.hard_break)
+            atom = _Atom(prev.text + prev.glue + atom.text, atom.glue, atom.hard_break,
+                         atom.phrase_end)
         merged.append(atom)
     return merged
 
@@ -256,19 +279,34 @@ def _wrap(atoms: list[_Atom], face: ImageFont.FreeTypeFont, width: float,
           language: str | None) -> list[str]:
     """Greedy fill: each line takes atoms while the shaped line still fits width."""
     lines: list[str] = []
-    current, glue = "", ""
-    for atom in atoms:
-        candidate = current + glue + atom.text if current else atom.text
-        if current and _length(face, candidate, language) > width:
-            lines.append(current)
-            candidate = atom.text
-        current, glue = candidate, atom.glue
-        if atom.hard_break:
-            lines.append(current)
-            current, glue = "", ""
-    if current:
-        lines.append(current)
+    start = 0
+    while start < len(atoms):
+        end = start + 1  # a line holds at least one atom, even one wider than width
+        while (end < len(atoms) and not atoms[end - 1].hard_break
+               and _length(face, _join(atoms[start:end + 1]), language) <= width):
+            end += 1
+        if end < len(atoms) and not atoms[end - 1].hard_break \
+                and not atoms[end - 1].phrase_end:
+            end = _back_to_phrase_end(atoms, start, end, face, width, language)
+        lines.append(_join(atoms[start:end]))
+        start = end
     return lines
+
+
+def _back_to_phrase_end(atoms: list[_Atom], start: int, end: int,
+                        face: ImageFont.FreeTypeFont, width: float,
+                        language: str | None) -> int:
+    # Give up some line length to break between phrases, but keep the line at least
+    # _PHRASE_MIN_FILL full: a stub line reads worse than a phrase split in two.
+    for k in range(end - 1, start, -1):
+        if atoms[k - 1].phrase_end:
+            filled = _length(face, _join(atoms[start:k]), language)
+            return k if filled >= _PHRASE_MIN_FILL * width else end
+    return end
+
+
+def _join(atoms: list[_Atom]) -> str:
+    return "".join(a.text + a.glue for a in atoms[:-1]) + atoms[-1].text
 
 
 def _fits(lines: list[str], face: ImageFont.FreeTypeFont, box: Box, style: TextStyle,
