@@ -40,17 +40,17 @@ class TextStyle:
     balance: bool = True
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_size_px <= self.max_size_px:
-            raise InputError("need 1 <= min_size_px <= max_size_px", field="style.min_size_px",
-                             value=(self.min_size_px, self.max_size_px))
-        if self.max_lines < 1:
-            raise InputError("max_lines must be >= 1", field="style.max_lines",
-                             value=self.max_lines)
-        if self.align not in ("left", "center", "right"):
-            raise InputError("align is left|center|right", field="style.align", value=self.align)
-        if self.valign not in ("top", "middle", "bottom"):
-            raise InputError("valign is top|middle|bottom", field="style.valign",
-                             value=self.valign)
+        problems = {
+            "min_size_px": (not 1 <= self.min_size_px <= self.max_size_px,
+                            "need 1 <= min_size_px <= max_size_px"),
+            "max_lines": (self.max_lines < 1, "max_lines must be >= 1"),
+            "align": (self.align not in ("left", "center", "right"), "align is left|center|right"),
+            "valign": (self.valign not in ("top", "middle", "bottom"),
+                       "valign is top|middle|bottom"),
+        }
+        for name, (bad, message) in problems.items():
+            if bad:
+                raise InputError(message, field=f"style.{name}", value=getattr(self, name))
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,11 @@ def typeset(text: str, box: Box, *, locale: str, font: FontSpec, style: TextStyl
 
     # 1. break into unbreakable pieces, then find the largest size that fits
     atoms = _atoms(text, script)
-    size_px, lines, overflow = _fit(atoms, box, style, font, script, language)
+    # Japanese phrases are kept whole like Latin words when that fits at all; only then
+    # may a line break inside one (between characters, kinsoku still applies).
+    size_px, lines, overflow = _fit(_phrases(atoms), box, style, font, script, language)
+    if overflow and not all(a.phrase_end for a in atoms):
+        size_px, lines, overflow = _fit(atoms, box, style, font, script, language)
     face = load_font(font, script, size_px)
 
     # 2. draw the glyph coverage where the lines go
@@ -235,6 +239,17 @@ def _kinsoku(atoms: list[_Atom]) -> list[_Atom]:
     merged: list[_Atom] = []
     for atom in atoms:
         if merged and (atom.text[0] in NO_LINE_START or merged[-1].text[-1] in NO_LINE_END):
+            prev = merged.pop()
+            atom = _Atom(prev.text + prev.glue + atom.text, atom.glue, atom.hard_break,
+                         atom.phrase_end)
+        merged.append(atom)
+    return merged
+
+
+def _phrases(atoms: list[_Atom]) -> list[_Atom]:
+    merged: list[_Atom] = []
+    for atom in atoms:
+        if merged and not merged[-1].phrase_end:
             prev = merged.pop()
             atom = _Atom(prev.text + prev.glue + atom.text, atom.glue, atom.hard_break,
                          atom.phrase_end)
@@ -390,14 +405,11 @@ def _halo(mask: Image.Image, size_px: int) -> np.ndarray:
     if not glyphs.any():
         return np.ones_like(glyphs)
     grown = glyphs.copy()
-    for axis in (1, 0):
-        source = grown.copy()
-        for shift in range(1, _halo_px(size_px) + 1):
-            ahead = [slice(None)] * 2
-            behind = [slice(None)] * 2
-            ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
-            grown[tuple(ahead)] |= source[tuple(behind)]
-            grown[tuple(behind)] |= source[tuple(ahead)]
+    for _ in range(_halo_px(size_px)):  # r steps of a 3x3 max make a (2r+1) square max
+        grown[1:, :] |= grown[:-1, :].copy()
+        grown[:-1, :] |= grown[1:, :].copy()
+        grown[:, 1:] |= grown[:, :-1].copy()
+        grown[:, :-1] |= grown[:, 1:].copy()
     return grown
 
 
