@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from adgen.color import Color, contrast_ratio
 from adgen.errors import InputError
@@ -233,6 +233,44 @@ def test_busy_background_gets_a_scrim_that_reaches_contrast(palette):
 
 def _slices(box: Box):
     return slice(box.top, box.bottom), slice(box.left, box.right)
+
+
+@pytest.mark.parametrize("text, locale, size", [("Offer valid until 31 Dec.", "en-US", 18),
+                                                ("가장 조용한 에스프레소", "ko-KR", 16),
+                                                (JA, "ja-JP", 40)])
+@pytest.mark.parametrize("allow_scrim", [True, False])
+def test_reported_contrast_matches_the_ring_measured_on_the_composite(text, locale, size,
+                                                                      allow_scrim):
+    # Re-measure on the final pixels with Pillow's own filters: background 2-3 px out from
+    # any ink, inside the ink box, 5th percentile of the WCAG ratio to the text colour.
+    bg = busy()
+    result = setting(text, background=bg, max_size_px=size, min_size_px=12,
+                     allow_scrim=allow_scrim)
+    seen = bg.convert("RGBA")
+    seen.alpha_composite(result.layer)
+    outer = result.ink_box.expand(3)
+    mask = Image.new("L", (outer.width, outer.height), 0)
+    mask.paste(result.glyph_mask, (3, 3))
+    inked = mask.point(lambda v: 255 if v else 0)
+    far = np.asarray(inked.filter(ImageFilter.MaxFilter(7))) > 0
+    near = np.asarray(inked.filter(ImageFilter.MaxFilter(3))) > 0
+    ring = far & ~near
+    ring[:3, :] = ring[-3:, :] = False
+    ring[:, :3] = ring[:, -3:] = False
+    rgb = np.asarray(seen.convert("RGB").crop(outer.as_tuple()))[ring] / 255.0
+    lin = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    lc = result.color.relative_luminance
+    ratios = (np.maximum(lum, lc) + 0.05) / (np.minimum(lum, lc) + 0.05)
+    assert result.contrast_ratio == pytest.approx(np.percentile(ratios, 5), rel=1e-6)
+    assert (result.contrast_ratio >= result.required_contrast) is (result.scrim is not None)
+
+
+def test_glyph_mask_is_the_coverage_of_the_layer():
+    result = setting(HEADLINE, max_size_px=60, max_lines=3)
+    alpha = result.layer.getchannel("A").crop(result.ink_box.as_tuple())
+    assert result.glyph_mask.size == (result.ink_box.width, result.ink_box.height)
+    assert np.array_equal(np.asarray(alpha), np.asarray(result.glyph_mask))
 
 
 def test_without_scrim_low_contrast_is_reported_not_hidden():
