@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -91,6 +91,7 @@ NO_LINE_START = frozenset(
 NO_LINE_END = frozenset("（(［[｛{「『【〔〈《〘〖〝‘“｟«$＄¥￥£€")
 
 _HYPHENS = frozenset("-\u2010")
+_WORD = re.compile(r"(\S+)(\s*)")  # a word and the whitespace after it
 # Scripts written without spaces, where a line may break between any two characters.
 _CHAR_BREAK_SCRIPTS = frozenset({"ja", "zh-Hans", "zh-Hant"})
 # WCAG 2.x "large scale" text: 18 pt, or 14 pt bold; 1 pt = 4/3 CSS px.
@@ -119,7 +120,8 @@ def typeset(text: str, box: Box, *, locale: str, font: FontSpec, style: TextStyl
     atoms = _atoms(text, script)
     # Japanese phrases are kept whole like Latin words when that fits at all; only then
     # may a line break inside one (between characters, kinsoku still applies).
-    size_px, lines, overflow = _fit(_phrases(atoms), box, style, font, script, language)
+    phrases = _glue(atoms, _inside_phrase)
+    size_px, lines, overflow = _fit(phrases, box, style, font, script, language)
     if overflow and not all(a.phrase_end for a in atoms):
         size_px, lines, overflow = _fit(atoms, box, style, font, script, language)
     face = load_font(font, script, size_px)
@@ -147,7 +149,8 @@ def typeset(text: str, box: Box, *, locale: str, font: FontSpec, style: TextStyl
         color, from_palette = scrim.text_color, scrim.text_from_palette
 
     return TypesetText(
-        layer=layer, glyph_mask=mask.crop(ink_box.as_tuple()), ink_box=ink_box, line_boxes=line_boxes, lines=tuple(lines),
+        layer=layer, glyph_mask=mask.crop(ink_box.as_tuple()), ink_box=ink_box,
+        line_boxes=line_boxes, lines=tuple(lines),
         font_size_px=size_px, font_path=font_path(font, script), color=color,
         color_from_palette=from_palette, scrim=scrim.color if scrim else None,
         scrim_opacity=scrim.opacity if scrim else 0.0, scrim_box=scrim_box,
@@ -172,7 +175,7 @@ def _atoms(text: str, script: str) -> list[_Atom]:
     for i, paragraph in enumerate(paragraphs):
         pieces = (_char_atoms(paragraph, script) if script in _CHAR_BREAK_SCRIPTS
                   else _word_atoms(paragraph))
-        pieces = _kinsoku(pieces)
+        pieces = _glue(pieces, _kinsoku)
         if pieces and i < len(paragraphs) - 1:
             pieces[-1] = _Atom(pieces[-1].text, "", hard_break=True)
         atoms += pieces
@@ -182,8 +185,8 @@ def _atoms(text: str, script: str) -> list[_Atom]:
 def _word_atoms(paragraph: str) -> list[_Atom]:
     # Latin and Korean break only at spaces and after hyphens: never inside a word.
     atoms: list[_Atom] = []
-    for word, glue in _split_spaces(paragraph):
-        start = 0
+    for match in re.finditer(_WORD, paragraph):
+        word, glue, start = match.group(1), match.group(2), 0
         for j, ch in enumerate(word):
             if ch in _HYPHENS and 0 < j < len(word) - 1:
                 atoms.append(_Atom(word[start:j + 1]))
@@ -197,7 +200,7 @@ def _char_atoms(paragraph: str, script: str) -> list[_Atom]:
     # inside it ("iPhone15", "1980") is one word.
     phrase_ends = _phrase_ends(paragraph, script)
     atoms: list[_Atom] = []
-    for match in re.finditer(r"(\S+)(\s*)", paragraph):
+    for match in re.finditer(_WORD, paragraph):
         pos = match.start()
         for piece in re.findall(r"[A-Za-z0-9]+|.", match.group(1)):
             pos += len(piece)
@@ -232,15 +235,11 @@ def _phrase_parser(script: str):
     return budoux.load_default_japanese_parser()
 
 
-def _split_spaces(paragraph: str) -> list[tuple[str, str]]:
-    """Each word with the whitespace after it; leading whitespace is dropped."""
-    return [(m.group(1), m.group(2)) for m in re.finditer(r"(\S+)(\s*)", paragraph)]
-
-
-def _kinsoku(atoms: list[_Atom]) -> list[_Atom]:
+def _glue(atoms: list[_Atom], joined: Callable[[_Atom, _Atom], bool]) -> list[_Atom]:
+    """Merge each atom into the one before it where joined(previous, atom) says so."""
     merged: list[_Atom] = []
     for atom in atoms:
-        if merged and (atom.text[0] in NO_LINE_START or merged[-1].text[-1] in NO_LINE_END):
+        if merged and joined(merged[-1], atom):
             prev = merged.pop()
             atom = _Atom(prev.text + prev.glue + atom.text, atom.glue, atom.hard_break,
                          atom.phrase_end)
@@ -248,15 +247,12 @@ def _kinsoku(atoms: list[_Atom]) -> list[_Atom]:
     return merged
 
 
-def _phrases(atoms: list[_Atom]) -> list[_Atom]:
-    merged: list[_Atom] = []
-    for atom in atoms:
-        if merged and not merged[-1].phrase_end:
-            prev = merged.pop()
-            atom = _Atom(prev.text + prev.glue + atom.text, atom.glue, atom.hard_break,
-                         atom.phrase_end)
-        merged.append(atom)
-    return merged
+def _kinsoku(prev: _Atom, atom: _Atom) -> bool:
+    return atom.text[0] in NO_LINE_START or prev.text[-1] in NO_LINE_END
+
+
+def _inside_phrase(prev: _Atom, atom: _Atom) -> bool:
+    return not prev.phrase_end
 
 
 def _fit(atoms: list[_Atom], box: Box, style: TextStyle, spec: FontSpec, script: str,
