@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +61,10 @@ _HANT_REGIONS = {"TW", "HK", "MO", "HANT"}
 
 
 def load_font(spec: FontSpec, script: str, size_px: int) -> ImageFont.FreeTypeFont:
-    """The first font of spec's chain that covers script, at size_px and spec.weight."""
+    """The first font of spec's chain that covers script, at size_px and spec.weight.
+
+    Fonts are cached and shared: use them, do not change their size or variation.
+    """
     if script not in SCRIPT_FAMILIES:
         raise NotFoundError(f"no fonts for script; known: {sorted(SCRIPT_FAMILIES)}",
                             field="script", value=script)
@@ -101,6 +103,7 @@ def script_for(text: str, locale: str) -> str:
     return by_locale
 
 
+@functools.cache
 def raqm_available() -> bool:
     """Whether Pillow has libraqm (HarfBuzz shaping, kerning, complex scripts)."""
     return bool(features.check("raqm"))
@@ -116,7 +119,7 @@ def _char_kind(ch: str) -> str:
         return "han"
     if 0x20000 <= code <= 0x2FA1F:
         return "han"
-    return "other" if unicodedata.category(ch)[0] in "LN" else "neutral"
+    return "other"
 
 
 def _locale_script(locale: str) -> str:
@@ -186,7 +189,7 @@ def _covers(path: Path, script: str) -> bool:
     from fontTools.ttLib import TTFont
 
     try:
-        cmap = TTFont(str(path), lazy=True, fontNumber=0)["cmap"].getBestCmap()
+        cmap = TTFont(str(path), lazy=True, fontNumber=0)["cmap"].getBestCmap() or {}
     except Exception as exc:  # fontTools raises many types for a broken file
         raise NotFoundError(f"not a readable font: {exc}", file=str(path),
                             field="font.file") from exc
