@@ -142,27 +142,8 @@ def _typeset_onto(canvas, name, text, box, style, request, font):
         font_size_px=result.font_size_px, font_path=str(result.font_path), color=result.color.hex,
         scrim=result.scrim.hex if result.scrim else None, contrast_ratio=result.contrast_ratio,
         is_large_text=result.is_large_text, overflow=result.overflow, lines=tuple(result.lines),
-        glyph_mask=_glyph_mask(result, result.ink_box))
+        glyph_mask=result.glyph_mask)
     return out.convert("RGB"), layer
-
-
-def _glyph_mask(result, ink_box: Box) -> Image.Image:
-    """Text coverage (0-255) in the typeset layer, without the scrim, cropped to the ink box.
-
-    Over a scrim a pixel is a mix of scrim and text colour; its share of text colour is the
-    coverage. Elsewhere the layer's alpha is the coverage.
-    """
-    layer = np.asarray(result.layer.crop(ink_box.as_tuple()), dtype=np.float64)
-    alpha = layer[..., 3] / 255.0
-    text = np.array(result.color.as_tuple(), dtype=np.float64)
-    if result.scrim is None:
-        coverage = alpha
-    else:
-        scrim = np.array(result.scrim.as_tuple(), dtype=np.float64)
-        axis = text - scrim
-        share = ((layer[..., :3] - scrim) @ axis) / max(float(axis @ axis), 1e-6)
-        coverage = np.clip(share, 0, 1) * alpha
-    return Image.fromarray(np.round(coverage * 255).astype(np.uint8), "L")
 
 
 def _place_ai_label(canvas, request: ResolvedRequest, area: Box):

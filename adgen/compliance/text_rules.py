@@ -15,7 +15,6 @@ CONTRAST_LARGE = 3.0    # large text: >= 18 pt (24 px) regular or >= 14 pt (18.6
 BACKGROUND_PERCENTILE = 5   # worst case of the background around glyphs, not the mean
 MIN_TEXT_PX = 9          # below this, copy is unreadable on any screen
 RING_INNER_PX, RING_OUTER_PX = 1, 3
-MIN_CORE_PIXELS = 12
 
 
 def contrast(subject: CheckSubject) -> list[Finding]:
@@ -54,8 +53,8 @@ def measure_contrast(image: Image.Image, box, glyph_mask: Image.Image | None,
     mask = Image.new("L", (outer.width, outer.height), 0)
     mask.paste(glyph_mask, (box.left - outer.left, box.top - outer.top))
     coverage = np.asarray(mask)
-    glyph = coverage >= 128
-    mask = mask.point(lambda v: 255 if v >= 128 else 0)
+    glyph = coverage > 0
+    mask = mask.point(lambda v: 255 if v > 0 else 0)
     near = np.asarray(mask.filter(ImageFilter.MaxFilter(2 * RING_INNER_PX + 1))) > 0
     far = np.asarray(mask.filter(ImageFilter.MaxFilter(2 * RING_OUTER_PX + 1))) > 0
     inside = np.zeros_like(glyph)
@@ -63,13 +62,13 @@ def measure_contrast(image: Image.Image, box, glyph_mask: Image.Image | None,
     ring = far & ~near & inside
     if not glyph.any() or not ring.any():
         return None
-    # The text colour as it landed: fully covered pixels; thin small text may have too few,
-    # then the colour it was set in.
+    # The colour the text was set in: small glyphs are mostly anti-aliased fringe, so their
+    # pixels under-state it. Images adgen did not lay out fall back to the fully covered pixels.
     core = coverage >= 230
-    if core.sum() >= MIN_CORE_PIXELS or text_color is None:
-        text_lum = relative_luminance(tuple(np.median(crop[core if core.any() else glyph], axis=0)))
-    else:
+    if text_color is not None:
         text_lum = Color.from_hex(text_color).relative_luminance
+    else:
+        text_lum = relative_luminance(tuple(np.median(crop[core if core.any() else glyph], axis=0)))
     lum = _luminance_array(crop[ring])
     ratios = (np.maximum(lum, text_lum) + 0.05) / (np.minimum(lum, text_lum) + 0.05)
     return float(np.percentile(ratios, BACKGROUND_PERCENTILE))
