@@ -1,0 +1,100 @@
+"""Overlap: generating batch k+1 while batch k is composed, checked and signed.
+
+One accelerator (on CPU: the generation thread) and the remaining cores for
+post-processing. Reports sequential and pipelined wall time, their ratio, and the
+generation side's busy fraction (time inside the pipeline call / wall time).
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from adgen.acceleration import Acceleration, accelerate
+from bench.models import ModelSpec, build_pipeline
+from bench.postprocess import INJECTED_MODEL, PRODUCT, plate_instead_of_model
+
+
+def measure_overlap(spec: ModelSpec, *, batches: int = 4, batch: int = 1, steps: int | None = None,
+                    device: str = "cpu", format_id: str = "ig-square") -> dict:
+    """Sequential vs pipelined wall time for `batches` batches of `batch` assets."""
+    import torch
+    from adgen.request import AssetRequest
+    from adgen.spec import load_product
+
+    steps = spec.steps if steps is None else steps
+    pipe = accelerate(build_pipeline(spec, device=device), Acceleration.for_device(device), one_step=steps == 1)
+    product = load_product(PRODUCT)
+    requests = [[AssetRequest(product=product, brand="northwind", format=format_id,
+                                 variant=k * batch + i + 1, model=INJECTED_MODEL)
+                 for i in range(batch)] for k in range(batches)]
+    plates: dict[int, object] = {}
+
+    def generate_batch(k: int) -> float:
+        start = time.perf_counter()
+        generators = [torch.Generator("cpu").manual_seed(r.variant) for r in requests[k]]
+        with torch.inference_mode():
+            images = pipe(prompt=["studio backdrop"] * batch, num_inference_steps=steps,
+                          guidance_scale=spec.guidance, height=spec.resolution, width=spec.resolution,
+                          generator=generators).images
+        for r, image in zip(requests[k], images):
+            plates[r.variant] = image
+        return time.perf_counter() - start
+
+    def postprocess_batch(k: int, out: Path) -> None:
+        from adgen.pipeline import run
+
+        for r in requests[k]:
+            run(r, out)
+
+    with plate_instead_of_model(lambda resolved: plates[resolved.variant]), tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        generate_batch(0)
+        postprocess_batch(0, out)  # warm both sides: fonts, OCR, signer, oneDNN kernels
+        sequential, sequential_gen = _sequential(generate_batch, postprocess_batch, batches, out)
+        pipelined, pipelined_gen = _pipelined(generate_batch, postprocess_batch, batches, out)
+    return {"model": spec.label, "device": device, "batches": batches, "batch": batch, "steps": steps,
+            "sequential_s": round(sequential, 2), "pipelined_s": round(pipelined, 2),
+            "ratio": round(sequential / pipelined, 2),
+            "generation_busy_sequential": round(sequential_gen / sequential, 3),
+            "generation_busy_pipelined": round(pipelined_gen / pipelined, 3),
+            "generation_s_per_batch": round(sequential_gen / batches, 2),
+            "postprocess_s_per_batch": round((sequential - sequential_gen) / batches, 2)}
+
+
+def _sequential(generate_batch, postprocess_batch, batches: int, out: Path) -> tuple[float, float]:
+    start, busy = time.perf_counter(), 0.0
+    for k in range(batches):
+        busy += generate_batch(k)
+        postprocess_batch(k, out)
+    return time.perf_counter() - start, busy
+
+
+def _pipelined(generate_batch, postprocess_batch, batches: int, out: Path) -> tuple[float, float]:
+    # A one-slot queue: the generator runs at most one batch ahead, so memory stays bounded.
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    busy = [0.0]
+    failure: list[BaseException] = []
+
+    def producer():
+        try:
+            for k in range(batches):
+                busy[0] += generate_batch(k)
+                ready.put(k)
+        except BaseException as exc:  # surfaced in the consumer, never swallowed
+            failure.append(exc)
+        finally:
+            ready.put(None)
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=producer, name="generation", daemon=True)
+    thread.start()
+    while (k := ready.get()) is not None:
+        postprocess_batch(k, out)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return time.perf_counter() - start, busy[0]
