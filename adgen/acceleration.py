@@ -2,8 +2,9 @@
 
 Every optimisation is a switch in `Acceleration` (or an ADGEN_ACCEL_* variable). Defaults
 are per device and come from `python -m bench` (docs/BENCHMARKS.md):
-- CPU: channels_last only. bf16 on CPU ran slower than fp32 here, fused QKV was within
-  noise, and torch.compile costs minutes of compile on two cores for a small gain.
+- CPU: nothing beyond diffusers' own SDPA attention. On the 2-core AVX2 host (no bf16
+  instructions) bf16 ran ~2x slower than fp32, channels_last and fused QKV did not beat
+  plain, and torch.compile costs minutes of compile for a small gain.
 - CUDA: bf16 + SDPA + channels_last + fused QKV + torch.compile (CUDA graphs for one-step,
   Turbo-class models). Chosen from diffusers' published SDXL speed-up recipe; bench/gpu.sh
   measures each on the real sizes.
@@ -26,7 +27,7 @@ class Acceleration:
 
     dtype: str | None = None          # cast the pipeline (None: keep the loaded dtype)
     sdpa: bool = True                 # PyTorch fused attention (AttnProcessor2_0) everywhere
-    channels_last: bool = True        # NHWC memory format for the UNet and VAE convolutions
+    channels_last: bool = False       # NHWC memory format for the UNet and VAE convolutions
     fuse_qkv: bool = False            # one matmul for q, k and v (self-attention)
     compile: bool = False             # torch.compile the UNet and the VAE decoder
     compile_mode: str = "auto"        # auto: reduce-overhead (CUDA graphs) for one-step models
@@ -58,7 +59,7 @@ class Acceleration:
     @classmethod
     def off(cls) -> "Acceleration":
         """Plain diffusers: nothing applied."""
-        return cls(sdpa=False, channels_last=False)
+        return cls(sdpa=False)
 
     def __post_init__(self):
         if self.dtype is not None and self.dtype not in DTYPES:

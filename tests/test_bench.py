@@ -1,0 +1,52 @@
+"""Smoke tests for the benchmark harness: configs build the published models, the harness runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.models import MODELS, build_pipeline, model_spec, parameter_count, scaled  # noqa: E402
+
+
+@pytest.mark.parametrize("name, unet_params", [("sd15", 859_520_964), ("sdxl", 2_567_463_684),
+                                               ("sd-turbo", 865_910_724)])
+def test_configs_build_the_published_unets_on_meta(torch_warm, name, unet_params):
+    counts = parameter_count(build_pipeline(model_spec(name, "full"), device="meta"))
+    assert counts["unet"] == unet_params
+    assert counts["vae"] == 83_653_863
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_scaled_configs_keep_widths_consistent(name):
+    config = scaled(model_spec(name).config, 8)
+    hidden = sum(encoder["hidden_size"] for encoder in config["text_encoders"])
+    assert config["unet"]["cross_attention_dim"] == hidden
+    assert all(c % config["unet"]["norm_num_groups"] == 0 for c in config["unet"]["block_out_channels"])
+
+
+def test_flops_of_a_real_unet_step_match_the_known_figure(torch_warm):
+    from bench.flops import image_flops
+
+    flops = image_flops(model_spec("sd-turbo", "full"))
+    # SD 2.x UNet at 64x64 latents: about 0.8 TFLOP per image per step (no CFG at guidance 0).
+    assert 0.7e12 < flops.unet_step < 0.9e12 and flops.steps == 1
+
+
+@pytest.mark.timeout(120)
+def test_harness_times_plain_and_adgen_in_one_run(torch_warm, tmp_path, capsys):
+    from bench.__main__ import main
+
+    out = tmp_path / "bench.json"
+    main(["gen", "--device", "cpu", "--model", "sd15", "--size", "tiny", "--resolution", "64", "--steps", "1",
+          "--repeats", "1", "--arms", "plain,adgen", "--json", str(out)])
+    document = json.loads(out.read_text())
+    arms = document["results"][0]["arms"]
+    assert [arm["arm"] for arm in arms] == ["plain", "adgen"]
+    assert arms[1]["psnr_db_vs_first"] > 40 and arms[0]["mfu"] > 0
+    printed = capsys.readouterr().out
+    assert "vs plain" in printed and "s/img" in printed
