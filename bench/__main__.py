@@ -81,7 +81,7 @@ def _hermetic_env() -> None:
 ARM_NAMES = ("plain", "plain-fp16", "plain-bf16", "adgen", "adgen-eager", "+channels_last", "+fuse_qkv",
              "+bf16", "+compile", "cfg-cut-0.5")
 # (model, size, steps, arms): what a plain `python -m bench` runs on each kind of device.
-CPU_PLAN = (("sd15", "tiny", 4, "plain,adgen,+fuse_qkv,+bf16,cfg-cut-0.5"),
+CPU_PLAN = (("sd15", "tiny", 4, "plain,adgen,+channels_last,+fuse_qkv,+bf16,cfg-cut-0.5"),
             ("sd-turbo", "mid", 1, "plain,adgen"),
             ("sdxl", "tiny", 2, "plain,adgen"))
 QUICK_PLAN = (("sd15", "tiny", 2, "plain,adgen,cfg-cut-0.5"),)
