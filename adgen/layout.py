@@ -57,6 +57,8 @@ def compose(plate: Image.Image, request: ResolvedRequest) -> Composition:
                 continue
             canvas, layer = _place_text(canvas, slot_name, text, _text_box(slot.box_in(area)), slot, request,
                                         cap_px=round(slot.max_size * min(area.width, area.height)))
+            if slot.role != "button":
+                layer = replace(layer, slot_box=slot.box_in(area))
             layers.append(layer)
             if layer.overflow:
                 notes.append(f"{slot_name}: does not fit its slot at {layer.font_size_px}px; set at the floor "
@@ -119,36 +121,39 @@ def _place_marks(canvas, marks: tuple[Mark, ...], request: ResolvedRequest, area
     slot_box = slot.box_in(area)
     clear = max(m.clear_space for m in marks)
     arts = [load_artwork(m.file, f"marks.{m.id}") for m in marks]
-    # One height for the row: the slot's height less clear space above and below, and no
-    # more than the row (marks plus the clear space between and around them) lets the width hold.
-    height = slot_box.height / (1 + 2 * clear)
-    aspect_sum = sum(a.width / a.height for a in arts)
-    height = min(height, slot_box.width / (aspect_sum + clear * (len(arts) + 1)))
+    height = _marks_height(slot_box, arts, clear)
     notes = []
     while arts and height < max(m.min_size_px for m in marks):
         # The row is too narrow for every mark at its minimum size: drop the last one, say so.
         notes.append(f"marks: {marks[-1].id} does not fit the {request.template.name} marks slot at its "
                      f"minimum {marks[-1].min_size_px}px; not placed")
         marks, arts = marks[:-1], arts[:-1]
-        if arts:
-            aspect_sum = sum(a.width / a.height for a in arts)
-            height = min(slot_box.height / (1 + 2 * clear),
-                         slot_box.width / (aspect_sum + clear * (len(arts) + 1)))
-    gap = clear * height
-    widths = [a.width / a.height * height for a in arts]
+        height = _marks_height(slot_box, arts, clear)
+    gap = math.ceil(clear * height)
+    widths = [math.floor(a.width / a.height * height) for a in arts]
     row = sum(widths) + gap * (len(arts) - 1)
     inner_w = slot_box.width - 2 * gap
-    x = slot_box.left + gap + {"left": 0, "center": (inner_w - row) / 2, "right": inner_w - row}[slot.align]
-    top = slot_box.top + (slot_box.height - height) / 2
+    x = slot_box.left + gap + {"left": 0, "center": (inner_w - row) // 2, "right": inner_w - row}[slot.align]
+    top = slot_box.top + (slot_box.height - height) // 2
     layers = []
     for mark, art, width in zip(marks, arts, widths):
-        placed = place_artwork(canvas, art, Box.from_xywh(x, top, width, height))
+        placed = place_artwork(canvas, art, Box(x, top, x + width, top + height))
         canvas = placed.image
         layers.append(PlacedLayer(name=f"mark:{mark.id}", kind="image", box=placed.box,
                                   slot_box=placed.box.expand(mark.clear_space * placed.box.height),
                                   source=mark.file, scale=placed.scale))
         x += width + gap
     return canvas, layers, notes
+
+
+def _marks_height(slot_box: Box, arts, clear: float) -> int:
+    """One height for the row of marks: the slot's height less clear space above and below, and
+    no more than the slot's width holds (marks plus clear space between and around them), px."""
+    if not arts:
+        return 0
+    by_height = slot_box.height / (1 + 2 * clear)
+    by_width = slot_box.width / (sum(a.width / a.height for a in arts) + clear * (len(arts) + 1))
+    return math.floor(min(by_height, by_width)) - 1  # 1 px for rounding the clear space
 
 
 def _copy_for_slots(request: ResolvedRequest) -> dict[str, str]:
@@ -222,7 +227,7 @@ def _typeset_onto(canvas, name, text, box, style, request, font):
         name=name, kind="text", box=result.ink_box, slot_box=box, text=text,
         font_size_px=result.font_size_px, font_path=str(result.font_path), color=result.color.hex,
         scrim=result.scrim.hex if result.scrim else None, contrast_ratio=result.contrast_ratio,
-        is_large_text=result.is_large_text, overflow=result.overflow, lines=tuple(result.lines),
+        is_large_text=result.is_large_text, overflow=result.overflow, lines=tuple(result.lines), line_boxes=result.line_boxes,
         glyph_mask=result.glyph_mask)
     return out.convert("RGB"), layer
 
