@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from adgen.color import Color
 from adgen.composition import Composition, PlacedLayer
-from adgen.fonts import FontSpec
+from adgen.fonts import FontSpec, script_for
 from adgen.geometry import Box
 from adgen.layout_templates import Slot
 from adgen.marks import Mark, marks_to_place
@@ -26,6 +26,10 @@ AI_LABEL_TEXT = {"en": "AI-generated", "ja": "AI生成画像", "zh": "AI生成",
 AI_LABEL_MIN_HEIGHT = {"zh-CN": 0.05}
 AI_LABEL_DEFAULT_HEIGHT = 0.022
 AI_LABEL_FLOOR_PX = 9
+# Dense Han characters (画, 像, 機) lose strokes below ~11 px: measured with the bundled OCR,
+# 9 px "画像" reads as "両像" while 9 px Latin reads back clean. CJK copy never goes below this.
+CJK_FLOOR_PX = 11
+CJK_SCRIPTS = frozenset({"ja", "zh-Hans", "zh-Hant", "ko"})
 # Aim above WCAG's 4.5 / 3.0 so the check, measuring the final pixels independently, agrees.
 CONTRAST_TARGETS = {"min_contrast": 4.5 * 1.08, "min_contrast_large": 3.0 * 1.08}
 
@@ -184,10 +188,15 @@ def _place_text(canvas, name: str, text: str, box: Box, slot: Slot, request: Res
     if slot.role == "button":
         return _place_button(canvas, name, text, box, slot, request)
     fill_px = round(box.height * 0.8 / max(1, min(slot.max_lines, 2)))
-    style = TextStyle(max_size_px=max(slot.min_px, min(fill_px, cap_px) if cap_px else fill_px),
-                      min_size_px=slot.min_px, max_lines=slot.max_lines, align=slot.align, valign="top",
+    floor = _floor_px(slot.min_px, text, request.product.locale)
+    style = TextStyle(max_size_px=max(floor, min(fill_px, cap_px) if cap_px else fill_px),
+                      min_size_px=floor, max_lines=slot.max_lines, align=slot.align, valign="top",
                       **CONTRAST_TARGETS)
     return _typeset_onto(canvas, name, text, box, style, request, _font_for(request, slot.role))
+
+
+def _floor_px(min_px: int, text: str, locale: str) -> int:
+    return max(min_px, CJK_FLOOR_PX) if script_for(text, locale) in CJK_SCRIPTS else min_px
 
 
 def _place_button(canvas, name: str, text: str, slot_box: Box, slot: Slot, request: ResolvedRequest):
@@ -195,11 +204,12 @@ def _place_button(canvas, name: str, text: str, slot_box: Box, slot: Slot, reque
     colors = request.brand.colors
     fill = colors.get("accent") or colors.get("primary") or next(iter(colors.values()))
     font = _font_for(request, "button")
+    floor = _floor_px(slot.min_px, text, request.product.locale)
     # Padding shrinks on tiny buttons (320x50) before the label would drop under its floor.
-    pad_y = max(1, min(round(slot_box.height * 0.16), (slot_box.height - math.ceil(slot.min_px * 1.4)) // 2))
+    pad_y = max(1, min(round(slot_box.height * 0.16), (slot_box.height - math.ceil(floor * 1.4)) // 2))
     inner_h = slot_box.height - 2 * pad_y
-    pad_x = max(3, round(inner_h * 0.55))
-    style = TextStyle(max_size_px=max(slot.min_px, round(inner_h * 0.72)), min_size_px=slot.min_px, max_lines=1,
+    pad_x = min(round(inner_h * 0.55), max(3, slot_box.width // 10))
+    style = TextStyle(max_size_px=max(floor, round(inner_h * 0.72)), min_size_px=floor, max_lines=1,
                       align="center", valign="middle", **CONTRAST_TARGETS)
     # Measure first (typeset is pure), then draw the button to fit the label and set it again
     # on the button's own pixels, so the colour is chosen against the button fill.
@@ -221,14 +231,31 @@ def _place_button(canvas, name: str, text: str, slot_box: Box, slot: Slot, reque
 def _typeset_onto(canvas, name, text, box, style, request, font):
     result = typeset(text, box, locale=request.product.locale, font=font, style=style,
                      background=canvas, palette=_palette(request))
+    layer_pixels, ink_box, mask, line_boxes = result.layer, result.ink_box, result.glyph_mask, result.line_boxes
+    if result.overflow:
+        # Copy that cannot fit even at its floor keeps only its whole lines inside the slot, so
+        # it never covers another layer, and is recorded as overflow for text.overflow to
+        # report: cut, but never silently.
+        kept = tuple(b for b in line_boxes if box.contains(b))
+        layer_pixels = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+        for line in kept:
+            layer_pixels.paste(result.layer.crop(line.as_tuple()), line.as_tuple()[:2])
+        clipped = Box(min(b.left for b in kept), min(b.top for b in kept), max(b.right for b in kept),
+                      max(b.bottom for b in kept)) if kept else Box(box.left, box.top, box.left, box.top)
+        full = Image.new("L", canvas.size, 0)
+        full.paste(result.glyph_mask, ink_box.as_tuple()[:2])
+        lines_mask = Image.new("L", canvas.size, 0)
+        for line in kept:
+            lines_mask.paste(full.crop(line.as_tuple()), line.as_tuple()[:2])
+        ink_box, line_boxes, mask = clipped, kept, lines_mask.crop(clipped.as_tuple())
     out = canvas.convert("RGBA")
-    out.alpha_composite(result.layer)
+    out.alpha_composite(layer_pixels)
     layer = PlacedLayer(
-        name=name, kind="text", box=result.ink_box, slot_box=box, text=text,
+        name=name, kind="text", box=ink_box, slot_box=box, text=text,
         font_size_px=result.font_size_px, font_path=str(result.font_path), color=result.color.hex,
         scrim=result.scrim.hex if result.scrim else None, contrast_ratio=result.contrast_ratio,
-        is_large_text=result.is_large_text, overflow=result.overflow, lines=tuple(result.lines), line_boxes=result.line_boxes,
-        glyph_mask=result.glyph_mask)
+        is_large_text=result.is_large_text, overflow=result.overflow, lines=tuple(result.lines),
+        line_boxes=line_boxes, glyph_mask=mask)
     return out.convert("RGB"), layer
 
 
@@ -236,7 +263,8 @@ def _place_ai_label(canvas, request: ResolvedRequest, area: Box):
     locale = request.product.locale
     text = AI_LABEL_TEXT.get(locale.split("-")[0], AI_LABEL_TEXT["en"])
     shortest = request.format.size.shortest_side
-    min_height = max(AI_LABEL_FLOOR_PX, round(shortest * AI_LABEL_MIN_HEIGHT.get(locale, AI_LABEL_DEFAULT_HEIGHT)))
+    min_height = max(_floor_px(AI_LABEL_FLOOR_PX, text, locale),
+                     round(shortest * AI_LABEL_MIN_HEIGHT.get(locale, AI_LABEL_DEFAULT_HEIGHT)))
     slot = request.template.slot("ai_label")
     if slot is not None:
         box = slot.box_in(area)

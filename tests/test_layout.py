@@ -55,6 +55,11 @@ def footprint(layer):
     return layer.slot_box if layer.name == "cta" else layer.box
 
 
+# Copy that cannot fit whatever the layout does, reported as overflow (and clipped to whole
+# lines in its slot): the en-US coffee disclaimer needs ~300 px at the 9 px floor; the 320x50
+# banner's small-print row has 240.
+KNOWN_OVERFLOW = {("iab-320x50", "northwind", "en-US", "disclaimer")}
+
 CASES = list(itertools.product(sorted(all_formats()), ("northwind", "sakura"), COPY))
 
 
@@ -66,7 +71,9 @@ def test_no_overlap_no_overflow_inside_safe_area(format_id, brand_id, locale):
     canvas = Box(0, 0, fmt.width, fmt.height)
     assert comp.image.size == fmt.size.as_tuple()
     for layer in comp.layers:
-        assert not layer.overflow, f"{layer.name} overflows: {comp.notes}"
+        if layer.overflow:
+            assert (format_id, brand_id, locale, layer.name) in KNOWN_OVERFLOW, f"{layer.name} overflows: {comp.notes}"
+            assert any(note.startswith(f"{layer.name}: does not fit") for note in comp.notes)
         assert canvas.contains(layer.box), f"{layer.name} {layer.box} leaves the canvas"
         if layer.name != "product":
             assert safe.contains(footprint(layer)), f"{layer.name} {footprint(layer)} outside safe area {safe}"
