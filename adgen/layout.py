@@ -225,7 +225,8 @@ def _place_button(canvas, name: str, text: str, slot_box: Box, slot: Slot, reque
                                           radius=max(2, button.height // 4), fill=fill.as_tuple())
     inner = Box(button.left + pad_x, button.top + pad_y, button.right - pad_x, button.bottom - pad_y)
     out, layer = _typeset_onto(out, name, text, inner, style, request, font)
-    return out, replace(layer, slot_box=button, notes=(f"button {fill.hex}",))
+    # The button is the plate behind the label: recorded as its scrim colour.
+    return out, replace(layer, slot_box=button, scrim=fill.hex, notes=(f"button {fill.hex}",))
 
 
 def _typeset_onto(canvas, name, text, box, style, request, font):
