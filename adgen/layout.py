@@ -38,6 +38,9 @@ def compose(plate: Image.Image, request: ResolvedRequest) -> Composition:
     """Lay out one asset: plate cover-fit to the format, then product, logo, marks, copy and AI label."""
     size = request.format.size
     fitted = ImageOps.fit(plate.convert("RGB"), size.as_tuple(), Image.Resampling.LANCZOS)
+    if request.format.marketplace:
+        # Marketplace main images are the product on pure RGB 255 white, whatever plate came in.
+        fitted = Image.new("RGB", size.as_tuple(), (255, 255, 255))
     area = request.format.safe_area.box(size)
     # Unknown or disallowed marks are input errors: raise before any pixel is placed.
     marks = () if request.format.marketplace else marks_to_place(
