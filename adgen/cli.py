@@ -187,6 +187,7 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
     from adgen.brand import load_brand
     from adgen.formats import get_format
     from adgen.manifest import ManifestRow, write_manifest
+    from adgen.marks import marks_to_place
     from adgen.pipeline import run
     from adgen.placement import load_artwork
     from adgen.request import AssetRequest
@@ -198,6 +199,7 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
             get_format(format_id)
         if spec.product_image is not None:
             load_artwork(spec.product_image, "product_image")
+        marks_to_place(spec.marks, kit, spec.locale, spec.category)  # unknown/disallowed mark: exit 2 now
         requests += [(AssetRequest(product=spec, brand=brand_id, format=f, variant=v, seed=seed, model=model, steps=steps), kit)
                      for f in format_ids for v in range(1, variants + 1)]
     rows, results = [], []

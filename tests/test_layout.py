@@ -186,3 +186,27 @@ def test_brand_kit_template_override(tmp_path, monkeypatch):
     monkeypatch.setenv("ADGEN_BRAND_KITS", str(tmp_path))
     brand = load_brand("northwind")
     assert template_for(get_format("ig-square"), brand).slot("logo").align == "right"
+
+
+def test_user_print_format_in_mm(tmp_path, monkeypatch):
+    from adgen import formats as formats_module
+
+    extra = tmp_path / "formats.yaml"
+    extra.write_text("- {id: shelf-talker, channel: print, width_mm: 80, height_mm: 60, bleed_mm: 2, safe_mm: 4,"
+                     " ppi: 300, template: landscape, max_kb: 20000, file_types: [png]}\n")
+    monkeypatch.setenv("ADGEN_FORMATS", str(extra))
+    formats_module._load_registry.cache_clear()
+    fmt = get_format("shelf-talker")
+    assert fmt.is_print and fmt.size.as_tuple() == (round(84 / 25.4 * 300), round(64 / 25.4 * 300))
+    formats_module._load_registry.cache_clear()
+
+
+def test_cli_rejects_a_disallowed_mark_before_any_work(tmp_path):
+    from test_cli import adgen
+
+    spec = tmp_path / "p.yaml"
+    spec.write_text((EXAMPLES / "products" / "northwind-cold-brew.yaml").read_text().replace(
+        "marks: [fair-trade, organic]", "marks: [jas-organic]").replace("../images/", str(EXAMPLES / "images") + "/"))
+    result = adgen("generate", "--brand", "northwind", "--product", spec, "--out", tmp_path / "out")
+    assert result.returncode == 2 and "marks" in result.stderr and "jas-organic" in result.stderr
+    assert not (tmp_path / "out").exists()
