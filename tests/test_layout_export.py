@@ -52,9 +52,8 @@ def test_svg_has_one_group_per_layer_and_real_text_on_the_raster_baselines(brand
 
 
 def test_cmyk_conversion_keeps_black_on_the_k_plate():
-    rgb = Image.new("RGB", (3, 1))
-    rgb.putdata([(0, 0, 0), (255, 255, 255), (27, 42, 65)])
-    cmyk = list(to_cmyk(rgb).getdata())
+    rgb = Image.fromarray(np.array([[(0, 0, 0), (255, 255, 255), (27, 42, 65)]], dtype=np.uint8), "RGB")
+    cmyk = [tuple(int(v) for v in px) for px in np.asarray(to_cmyk(rgb))[0]]
     assert cmyk[0] == (0, 0, 0, 255) and cmyk[1] == (0, 0, 0, 0)
     assert min(cmyk[2][:3]) == 0 and sum(cmyk[2]) <= 3 * 255  # full GCR: total ink <= 300%
 
