@@ -68,13 +68,14 @@ def build_ui(model: str | None = None) -> gr.Blocks:
                             value=[f for f in DEFAULT_FORMATS if f in formats], label="Formats",
                             info=AssetRequest.model_fields["format"].description)
                         with gr.Row():
-                            variants = gr.Slider(1, MAX_VARIANTS, value=2, step=1, label="Variants per format")
-                            seed = gr.Number(0, precision=0, minimum=0, label="Seed",
+                            variants = gr.Slider(1, MAX_VARIANTS, value=2, step=1, label="Variants per format",
+                                                 elem_id="variants")
+                            seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed",
                                              info=AssetRequest.model_fields["seed"].description)
                         with gr.Row():
-                            model_box = gr.Textbox(model or "", label="Model", placeholder=DEFAULT_MODEL,
+                            model_box = gr.Textbox(model or "", label="Model", placeholder=DEFAULT_MODEL, elem_id="model",
                                                    info=AssetRequest.model_fields["model"].description)
-                            steps = gr.Number(None, precision=0, minimum=1, maximum=150, label="Steps",
+                            steps = gr.Number(None, precision=0, minimum=1, maximum=150, label="Steps", elem_id="steps",
                                               info=AssetRequest.model_fields["steps"].description)
                     generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
                 with gr.Column(scale=3, min_width=480):
@@ -85,8 +86,8 @@ def build_ui(model: str | None = None) -> gr.Blocks:
                                  for fid, f in formats.items()}
                     bundle = gr.File(label="Download everything (zip: images, reports, manifest.csv)",
                                      elem_id="bundle", interactive=False)
-                    with gr.Group(visible=False) as detail:
-                        detail_title = gr.HTML()
+                    with gr.Group(visible=False, elem_id="detail") as detail:
+                        detail_title = gr.HTML(elem_id="detail-title")
                         with gr.Row(equal_height=False):
                             detail_image = gr.Image(label="Findings drawn", type="pil", format="png",
                                                     interactive=False, show_label=True)
@@ -94,9 +95,10 @@ def build_ui(model: str | None = None) -> gr.Blocks:
                                 findings = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings",
                                                         interactive=False, wrap=True, max_height=360)
                                 with gr.Row():
-                                    regen_seed = gr.Number(1, precision=0, minimum=0, label="New seed")
-                                    regen_button = gr.Button("Regenerate this variant")
-                                relayout_button = gr.Button("Re-lay out all with the edited copy (keeps the plates)")
+                                    regen_seed = gr.Number(1, precision=0, minimum=0, label="New seed", elem_id="regen-seed")
+                                    regen_button = gr.Button("Regenerate this variant", elem_id="regenerate")
+                                relayout_button = gr.Button("Re-lay out all with the edited copy (keeps the plates)",
+                                                            elem_id="relayout")
                         with gr.Accordion("Report (JSON)", open=False):
                             report_json = gr.JSON()
                     with gr.Accordion("Run summary (JSON)", open=False):
