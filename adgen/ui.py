@@ -81,24 +81,25 @@ def build_ui(model: str | None = None) -> gr.Blocks:
                 with gr.Column(scale=3, min_width=480):
                     summary_view = gr.HTML(elem_id="summary")
                     galleries = {fid: gr.Gallery(label=f"{fid} · {f.width}×{f.height}", visible=False,
-                                                 columns=4, height="auto", object_fit="contain",
-                                                 allow_preview=False, elem_classes=["adgen-gallery"])
+                                                 columns=_gallery_columns(fid), height="auto", object_fit="contain",
+                                                 allow_preview=False, fit_columns=False,
+                                                 elem_classes=["adgen-gallery", ui_render.shape_class(f.size.aspect)])
                                  for fid, f in formats.items()}
                     bundle = gr.File(label="Download everything (zip: images, reports, manifest.csv)",
                                      elem_id="bundle", interactive=False)
-                    with gr.Group(visible=False, elem_id="detail") as detail:
+                    with gr.Column(visible=False, elem_id="detail", variant="panel") as detail:
                         detail_title = gr.HTML(elem_id="detail-title")
-                        with gr.Row(equal_height=False):
-                            detail_image = gr.Image(label="Findings drawn", type="pil", format="png",
-                                                    interactive=False, show_label=True)
-                            with gr.Column():
-                                findings = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings",
-                                                        interactive=False, wrap=True, max_height=360)
-                                with gr.Row():
-                                    regen_seed = gr.Number(1, precision=0, minimum=0, label="New seed", elem_id="regen-seed")
-                                    regen_button = gr.Button("Regenerate this variant", elem_id="regenerate")
-                                relayout_button = gr.Button("Re-lay out all with the edited copy (keeps the plates)",
-                                                            elem_id="relayout")
+                        detail_image = gr.Image(label="Selected asset, findings drawn (layers in grey)", type="pil",
+                                                format="png", interactive=False, height=520)
+                        with gr.Row(equal_height=True):
+                            regen_seed = gr.Number(1, precision=0, minimum=0, label="New seed", elem_id="regen-seed",
+                                                   scale=1, min_width=120)
+                            regen_button = gr.Button("Regenerate this variant", elem_id="regenerate", scale=2)
+                            relayout_button = gr.Button("Re-lay out all with the edited copy (keeps the plates)",
+                                                        elem_id="relayout", scale=3)
+                        findings = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings", interactive=False,
+                                                wrap=True, max_height=420, elem_id="findings",
+                                                column_widths=ui_render.FINDING_COLUMN_WIDTHS)
                         with gr.Accordion("Report (JSON)", open=False):
                             report_json = gr.JSON()
                     with gr.Accordion("Run summary (JSON)", open=False):
@@ -204,18 +205,24 @@ def _views(format_ids, session, selected):
         entries = session.of_format(format_id) if session else []
         updates.append(gr.Gallery(
             value=[(str(r.files.image), ui_render.caption(key[1], r.verdict)) for key, r in entries],
-            visible=bool(entries), columns=max(1, min(4, len(entries)))))
+            visible=bool(entries), columns=_gallery_columns(format_id)))
     result = session.assets.get(tuple(selected)) if (session and selected) else None
     if result is None:
-        return [*updates, gr.Group(visible=False), "", None, None, None, gr.Number()]
+        return [*updates, gr.Column(visible=False), "", None, None, None, gr.Number()]
     title = (f"<h3>{html.escape(result.request.format.id)} v{result.request.variant} "
              f"{ui_render.verdict_badge(result.verdict)}</h3><p>seed {result.request.seed} "
              f"(base {result.request.base_seed}) · {html.escape(str(result.files.image.name))}</p>")
     layer_boxes = tuple(layer.box.as_tuple() for layer in result.composition.layers)
     image = ui_render.draw_findings(result.composition.image, result.report, layer_boxes)
     document = json.loads(result.files.report.read_text(encoding="utf-8"))
-    return [*updates, gr.Group(visible=True), title, image, ui_render.findings_rows(result.report.findings),
+    return [*updates, gr.Column(visible=True), title, image, ui_render.findings_rows(result.report.findings),
             document, gr.Number(value=result.request.base_seed + 1)]
+
+
+def _gallery_columns(format_id: str) -> int:
+    """Thumbnails per row by shape: banners need the width, skyscrapers little of it."""
+    aspect = all_formats()[format_id].size.aspect
+    return 2 if aspect > 2.5 else 3 if aspect > 1.1 else 4
 
 
 def _require_selection(session, selected) -> tuple[str, int]:
@@ -246,9 +253,10 @@ def _check_tab(brand_ids, formats):
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=360):
             image = gr.File(label="Image to check (original file: size and type are checked too)",
-                            file_types=["image"], type="filepath")
+                            file_types=["image"], type="filepath", elem_id="check-image")
             brand = gr.Dropdown(brand_ids, value=_default_brand(brand_ids), label="Brand")
-            format_id = gr.Dropdown(list(formats), value=next(iter(formats), None), label="Format")
+            format_id = gr.Dropdown(list(formats), value=next(iter(formats), None), label="Format",
+                                    elem_id="check-format")
             copy = gr.Code("{}", language="json", label="Copy JSON (headline, subhead, cta, price, disclaimer)")
             with gr.Row():
                 locale = gr.Textbox("en-US", label="Locale", info=ProductSpec.model_fields["locale"].description)
@@ -258,7 +266,8 @@ def _check_tab(brand_ids, formats):
         with gr.Column(scale=3, min_width=480):
             verdict = gr.HTML(label="Verdict", elem_id="check-verdict")
             drawn = gr.Image(label="Findings drawn", type="pil", format="png", interactive=False)
-            table = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings", interactive=False, wrap=True)
+            table = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings", interactive=False, wrap=True,
+                                 column_widths=ui_render.FINDING_COLUMN_WIDTHS)
             with gr.Accordion("Report (JSON)", open=False):
                 report = gr.JSON(label="Report")
     return [image, brand, format_id, copy, locale, category], [report, verdict, drawn, table], button
@@ -305,7 +314,7 @@ def _field_input(name: str, value):
     label = name.replace("_", " ")
     kind = ui_session.field_kind(name)
     if kind == "image":
-        return gr.Image(_image_value(value), label=label, type="filepath", image_mode=None, format="png",
+        return gr.Image(_image_value(value), label=f"{label}: {info}", type="filepath", image_mode=None, format="png",
                         sources=["upload", "clipboard"], height=180, elem_id=f"field-{name}")
     if kind == "number":
         return gr.Number(value, label=label, info=info, minimum=0, elem_id=f"field-{name}")

@@ -16,6 +16,7 @@ STATUS_ICONS = {"pass": "✓", "warn": "!", "fail": "✕", "skip": "–"}
 LAYER_OUTLINE = (110, 119, 129, 150)   # every placed layer, thin grey
 DETAIL_LONG_SIDE_PX = 720              # small formats are scaled up to about this for inspection
 FINDING_COLUMNS = ["rule", "status", "element", "message", "measured", "threshold"]
+FINDING_COLUMN_WIDTHS = ["21%", "8%", "10%", "33%", "14%", "14%"]
 
 
 def brand_card_html(kit: BrandKit) -> str:
@@ -38,6 +39,15 @@ def brand_card_html(kit: BrandKit) -> str:
         f"<b>Body</b> {html.escape(fonts.body.family)} {fonts.body.weight}</p>"
         f"<p><b>Locales</b> {html.escape(', '.join(kit.locales))} · <b>LoRA</b> {adapter}</p>"
         f"<p><b>Style</b> {html.escape(', '.join(kit.style.words) or '—')}</p></div></div>")
+
+
+def shape_class(aspect: float) -> str:
+    """CSS class that gives a gallery's tiles roughly the format's shape (width / height)."""
+    if aspect > 2.5:
+        return "adgen-shape-banner"
+    if aspect > 1.1:
+        return "adgen-shape-landscape"
+    return "adgen-shape-tall" if aspect < 0.9 else "adgen-shape-square"
 
 
 def verdict_badge(verdict: str) -> str:
@@ -80,13 +90,14 @@ def draw_findings(image: Image.Image, report: Report, layer_boxes: tuple = ()) -
     draw = ImageDraw.Draw(overlay)
     for box in layer_boxes:
         draw.rectangle(_scaled(box, scale), outline=LAYER_OUTLINE, width=1)
-    font = _label_font(max(11, min(18, canvas.width // 40)))
+    font = _label_font(max(11, min(36, canvas.width // 36)))
+    stroke = max(2, canvas.width // 300)
     worst_last = sorted((f for f in report.findings if f.box is not None and f.status != "skip"),
                         key=lambda f: ("pass", "warn", "fail").index(f.status) if f.status in ("pass", "warn", "fail") else 0)
     for finding in worst_last:
         color = _rgb(STATUS_COLORS[finding.status])
         box = _scaled(finding.box.as_tuple(), scale)
-        draw.rectangle(box, outline=color + (255,), width=1 if finding.status == "pass" else 3)
+        draw.rectangle(box, outline=color + (255,), width=1 if finding.status == "pass" else stroke)
         if finding.status != "pass":
             _tag(draw, box, f"{finding.rule} {finding.status}", color, font)
     return Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
@@ -123,7 +134,7 @@ def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     text = str(value)
-    return text if len(text) <= 60 else text[:57] + "…"
+    return text if len(text) <= 32 else text[:31] + "…"
 
 
 def _data_uri(path) -> str:
@@ -148,6 +159,13 @@ UI_CSS = """
 .adgen-swatch span {display:inline-block; width:22px; height:22px; border-radius:4px; border:1px solid #0002}
 .adgen-badge {color:#fff; border-radius:999px; padding:1px 10px; font-weight:700; font-size:0.85em;
   white-space:nowrap}
+.adgen-gallery .fixed-height {min-height:0 !important; max-height:none !important}
+.adgen-gallery .grid-wrap {overflow-y:visible !important}
+.adgen-gallery .grid-container {grid-auto-rows:auto !important}
+.adgen-gallery .gallery-item, .adgen-gallery .thumbnail-item {height:auto !important}
+.adgen-shape-banner .thumbnail-item {aspect-ratio:5 / 1 !important}
+.adgen-shape-landscape .thumbnail-item {aspect-ratio:4 / 3 !important}
+.adgen-shape-tall .thumbnail-item {aspect-ratio:2 / 3 !important}
 .adgen-summary {width:100%; border-collapse:collapse; font-size:0.9em}
 .adgen-summary th, .adgen-summary td {text-align:left; padding:4px 8px; border-bottom:1px solid #d0d7de}
 """

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from adgen.ui_render import STATUS_ICONS
 from conftest import EXAMPLES, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -158,7 +159,7 @@ def test_browser_generate_inspect_regenerate_and_download(server, browser, outbo
     verdict = badge.inner_text().split()[-1].lower()
     assert verdict in ("pass", "warn", "fail")
     gallery = page.locator(".adgen-gallery").filter(has_text=f"{FORMAT} · 300×250")
-    assert gallery.get_by_text(f"v1 · ").first.is_visible()
+    gallery.get_by_text(f"v1 · {STATUS_ICONS[verdict]} {verdict.upper()}").wait_for(timeout=30_000)
 
     gallery.locator("button.thumbnail-item, .thumbnail-item").first.click()
     title = page.locator("#detail-title")
@@ -170,8 +171,7 @@ def test_browser_generate_inspect_regenerate_and_download(server, browser, outbo
     page.locator("#regenerate").click()
     page.locator("#detail-title").get_by_text("base 99").wait_for(timeout=300_000)
     assert title.inner_text() != first_title
-    page.screenshot(path=str(SCREENSHOT if os.environ.get("ADGEN_REGEN_SCREENSHOTS") else tmp_path / "ui.png"),
-                    full_page=True)
+    page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
 
     with page.expect_download(timeout=60_000) as download:
         page.locator("#bundle a").first.click()
@@ -190,3 +190,38 @@ def _text_input(page, elem_id: str):
 
 def _number_input(page, elem_id: str):
     return page.locator(f"#{elem_id}").locator("input[type=number]").first
+
+
+@pytest.mark.skipif(not os.environ.get("ADGEN_REGEN_SCREENSHOTS"), reason="ADGEN_REGEN_SCREENSHOTS=1 rewrites docs/img/ui*.png")
+def test_browser_screenshots_for_the_docs(server, browser):
+    """Three formats, two variants, a banned term caught and drawn; then the Check tab on one asset."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server + "/")
+    _text_input(page, "field-subhead").fill("The cheapest cold brew in town.")
+    page.get_by_label("iab-728x90 · 728×90").check()
+    if os.environ.get("ADGEN_SCREENSHOT_MODEL"):
+        _text_input(page, "model").fill(os.environ["ADGEN_SCREENSHOT_MODEL"])
+    else:
+        _number_input(page, "steps").fill("2")
+    page.locator("#generate").click()
+    page.locator(".adgen-gallery").filter(has_text="iab-728x90").get_by_text("v2 · ").wait_for(timeout=600_000)
+    page.locator(".adgen-gallery").filter(has_text="ig-square").locator(".thumbnail-item").first.click()
+    page.locator("#detail-title").get_by_text("ig-square v1").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    with page.expect_download() as download:
+        page.locator("#bundle a").first.click()
+    asset = Path(download.value.path()).parent / "asset.jpg"
+    asset.write_bytes(_zip_names(download.value.path())["NW-CB-001/iab-300x250-v1.jpg"])
+    page.get_by_role("tab", name="Check").click()
+    page.locator("#check-image input[type=file]").set_input_files(str(asset))
+    choose = page.locator("#check-format input").first
+    choose.click()
+    choose.fill("iab-300x250")
+    page.get_by_role("option", name="iab-300x250").click()
+    page.locator("#check-button").click()
+    page.locator("#check-verdict .adgen-badge").wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SCREENSHOT.with_name("ui-check.png")), full_page=True)
+    page.close()
