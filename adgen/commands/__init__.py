@@ -1,1 +1,1 @@
-"""CLI commands that live in their own modules; adgen.cli registers each with one line."""
+"""CLI command groups, each registered explicitly in adgen/cli.py."""
