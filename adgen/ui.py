@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import json
 import os
 import tempfile
@@ -159,11 +160,30 @@ def _edge(handler):
     return wrapper
 
 
+def _spec_parameters(before: tuple[str, ...], after: tuple[str, ...] = (), progress: bool = False):
+    """Name a *args handler's parameters after ProductSpec's fields, so API clients see sku, name, ...
+
+    Gradio passes inputs (and a Progress tracker, when the signature has one) positionally in this order.
+    """
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    names = (*before, *ProductSpec.model_fields, *after)
+    parameters = [inspect.Parameter(name, kind) for name in names]
+    if progress:
+        parameters.append(inspect.Parameter("progress", kind, default=gr.Progress()))
+
+    def name(handler):
+        handler.__signature__ = inspect.Signature(parameters)
+        return handler
+    return name
+
+
+@_spec_parameters(("brand",), ("formats", "variants", "seed", "model", "steps"), progress=True)
 @_edge
-def _generate(brand, *values, progress=gr.Progress()):
+def _generate(*values):
     names = list(ProductSpec.model_fields)
+    brand, values = values[0], values[1:]
     product = ui_session.product_from_form(dict(zip(names, values[:len(names)])))
-    format_ids, variants, seed, model, steps = values[len(names):]
+    format_ids, variants, seed, model, steps, progress = values[len(names):]
     load_brand(brand)
     requests = ui_session.plan_requests(product, brand, list(format_ids or []), int(variants), int(seed or 0),
                                         (model or "").strip() or None, int(steps) if steps else None)
@@ -181,6 +201,7 @@ def _regenerate(session, selected, seed, progress=gr.Progress()):
     return session, ui_session.summary(session), str(ui_session.write_bundle(session))
 
 
+@_spec_parameters(("session",))
 @_edge
 def _relayout(session, *values):
     if session is None or not session.assets:

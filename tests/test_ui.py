@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from adgen.spec import ProductSpec
 from adgen.ui_render import STATUS_ICONS
 from conftest import EXAMPLES, REPO
 
@@ -60,17 +61,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _form(sd15_dir, **changes) -> list:
-    """The /generate arguments in order: brand, every ProductSpec field, formats, variants, seed, model, steps."""
+def _form(sd15_dir, **changes) -> dict:
+    """/generate's arguments by name: brand, every ProductSpec field, formats, variants, seed, model, steps."""
     from gradio_client import handle_file
 
-    from adgen.spec import ProductSpec, load_product
+    from adgen.spec import load_product
     from adgen.ui_session import form_from_product
 
     values = form_from_product(load_product(EXAMPLES / "products" / "northwind-cold-brew.yaml"))
     values.update(sku="UI-CLIENT-1", product_image=handle_file(str(EXAMPLES / "images" / "cold-brew-bag.png")))
-    values.update(changes)
-    return ["northwind", *(values[name] for name in ProductSpec.model_fields), [FORMAT], 1, 7, str(sd15_dir), 2]
+    return {"brand": "northwind", **values, "formats": [FORMAT], "variants": 1, "seed": 7, "model": str(sd15_dir),
+            "steps": 2, **changes}
 
 
 def _zip_names(path) -> dict[str, bytes]:
@@ -83,7 +84,7 @@ def test_client_generates_relays_out_and_checks(server, sd15_dir, outbound, tmp_
 
     client = Client(server, verbose=False)
     assert {"/generate", "/check", "/regenerate", "/relayout"} <= set(client.view_api(return_format="dict")["named_endpoints"])
-    summary, bundle = client.predict(*_form(sd15_dir), api_name="/generate")
+    summary, bundle = client.predict(**_form(sd15_dir), api_name="/generate")
     assert [(r["format"], r["variant"], r["base_seed"]) for r in summary] == [(FORMAT, 1, 7)]
     assert summary[0]["verdict"] in ("pass", "warn", "fail")
     files = _zip_names(bundle)
@@ -92,8 +93,8 @@ def test_client_generates_relays_out_and_checks(server, sd15_dir, outbound, tmp_
     assert rows[0]["verdict"] == summary[0]["verdict"] and rows[0]["path"] == f"UI-CLIENT-1/{FORMAT}-v1.jpg"
 
     # The same client session re-lays out its asset with new copy: same plate seed, new headline.
-    form = _form(sd15_dir, headline="Now in cans")[1:15]
-    _, relaid = client.predict(*form, api_name="/relayout")
+    form = _form(sd15_dir, headline="Now in cans")
+    _, relaid = client.predict(**{name: form[name] for name in ProductSpec.model_fields}, api_name="/relayout")
     report = json.loads(_zip_names(relaid)[f"UI-CLIENT-1/{FORMAT}-v1.report.json"])
     assert report["recipe"]["product"]["headline"] == "Now in cans"
     assert report["recipe"]["seed"] == summary[0]["seed"]
@@ -101,8 +102,8 @@ def test_client_generates_relays_out_and_checks(server, sd15_dir, outbound, tmp_
     image = tmp_path / "asset.jpg"
     image.write_bytes(files[f"UI-CLIENT-1/{FORMAT}-v1.jpg"])
     checked, verdict_html, _, table = client.predict(
-        handle_file(str(image)), "northwind", FORMAT, json.dumps({"headline": "Smooth cold brew"}), "en-US",
-        "coffee", api_name="/check")
+        image_path=handle_file(str(image)), brand="northwind", format_id=FORMAT, category="coffee",
+        copy_json=json.dumps({"headline": "Smooth cold brew"}), locale="en-US", api_name="/check")
     assert checked["verdict"] in verdict_html.lower()
     assert {"rule": "format.size", "status": "pass"}.items() <= next(
         f for f in checked["findings"] if f["rule"] == "format.size").items()
@@ -115,17 +116,15 @@ def test_client_errors_name_the_field(server, sd15_dir, change, field):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError, match=f"field '{field}'"):
-        Client(server, verbose=False).predict(*_form(sd15_dir, **change), api_name="/generate")
+        Client(server, verbose=False).predict(**_form(sd15_dir, **change), api_name="/generate")
 
 
 def test_client_error_when_no_format_is_chosen(server, sd15_dir):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    arguments = _form(sd15_dir)
-    arguments[15] = []
     with pytest.raises(AppError, match="field 'formats'"):
-        Client(server, verbose=False).predict(*arguments, api_name="/generate")
+        Client(server, verbose=False).predict(**_form(sd15_dir, formats=[]), api_name="/generate")
 
 
 @pytest.fixture(scope="module")

@@ -72,6 +72,9 @@ def test_app_builds_a_form_input_for_every_spec_field_with_its_description():
     assert by_id["model"].value == "some/model"
     names = {dep.get("api_name") for dep in blocks.config["dependencies"] if dep.get("api_visibility") == "public"}
     assert {"generate", "check", "regenerate", "relayout"} <= names
+    generate = blocks.get_api_info()["named_endpoints"]["/generate"]
+    assert [p["parameter_name"] for p in generate["parameters"]] == [
+        "brand", *ProductSpec.model_fields, "formats", "variants", "seed", "model", "steps"]
 
 
 def test_cli_help_does_not_import_gradio():
