@@ -83,3 +83,15 @@ def test_cli_help_does_not_import_gradio():
             "assert '--port' in r.output; print('gradio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
+
+
+def test_app_mounts_under_a_fastapi_app_at_ui():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from adgen.ui import mount_ui
+
+    app = mount_ui(FastAPI(), "/ui")
+    with TestClient(app) as client:
+        assert client.get("/ui/").status_code == 200
+        assert "/generate" in client.get("/ui/gradio_api/info").json()["named_endpoints"]
