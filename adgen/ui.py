@@ -335,8 +335,11 @@ def _field_input(name: str, value):
     label = name.replace("_", " ")
     kind = ui_session.field_kind(name)
     if kind == "image":
-        return gr.Image(_image_value(value), label=f"{label}: {info}", type="filepath", image_mode=None, format="png",
-                        sources=["upload", "clipboard"], height=180, elem_id=f"field-{name}")
+        with gr.Column(min_width=160):
+            picture = gr.Image(_image_value(value), label=label, type="filepath", image_mode=None, format="png",
+                               sources=["upload", "clipboard"], height=180, elem_id=f"field-{name}")
+            gr.Markdown(info, elem_id=f"field-{name}-info", elem_classes=["adgen-info"])
+        return picture
     if kind == "number":
         return gr.Number(value, label=label, info=info, minimum=0, elem_id=f"field-{name}")
     if kind == "lines":

@@ -16,7 +16,7 @@ STATUS_ICONS = {"pass": "✓", "warn": "!", "fail": "✕", "skip": "–"}
 LAYER_OUTLINE = (110, 119, 129, 150)   # every placed layer, thin grey
 DETAIL_LONG_SIDE_PX = 720              # small formats are scaled up to about this for inspection
 FINDING_COLUMNS = ["rule", "status", "element", "message", "measured", "threshold"]
-FINDING_COLUMN_WIDTHS = ["21%", "8%", "10%", "33%", "14%", "14%"]
+FINDING_COLUMN_WIDTHS = ["20%", "10%", "10%", "32%", "14%", "14%"]
 
 
 def brand_card_html(kit: BrandKit) -> str:
@@ -166,6 +166,7 @@ UI_CSS = """
 .adgen-shape-banner .thumbnail-item {aspect-ratio:5 / 1 !important}
 .adgen-shape-landscape .thumbnail-item {aspect-ratio:4 / 3 !important}
 .adgen-shape-tall .thumbnail-item {aspect-ratio:2 / 3 !important}
+.adgen-info {font-size:0.8em; opacity:0.75; margin-top:-4px}
 .adgen-summary {width:100%; border-collapse:collapse; font-size:0.9em}
 .adgen-summary th, .adgen-summary td {text-align:left; padding:4px 8px; border-bottom:1px solid #d0d7de}
 """

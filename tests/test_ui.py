@@ -10,6 +10,7 @@ import io
 import json
 import os
 import socket
+import time
 import zipfile
 from pathlib import Path
 
@@ -84,7 +85,13 @@ def test_client_generates_relays_out_and_checks(server, sd15_dir, outbound, tmp_
 
     client = Client(server, verbose=False)
     assert {"/generate", "/check", "/regenerate", "/relayout"} <= set(client.view_api(return_format="dict")["named_endpoints"])
-    summary, bundle = client.predict(**_form(sd15_dir), api_name="/generate")
+    job = client.submit(**_form(sd15_dir), api_name="/generate")
+    progress = set()
+    while not job.done():
+        progress |= {unit.desc for unit in (job.status().progress_data or []) if unit.desc}
+        time.sleep(0.1)
+    summary, bundle = job.result()
+    assert f"generating {FORMAT} v1" in progress
     assert [(r["format"], r["variant"], r["base_seed"]) for r in summary] == [(FORMAT, 1, 7)]
     assert summary[0]["verdict"] in ("pass", "warn", "fail")
     files = _zip_names(bundle)

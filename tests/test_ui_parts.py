@@ -68,7 +68,8 @@ def test_app_builds_a_form_input_for_every_spec_field_with_its_description():
     by_id = {block.elem_id: block for block in blocks.blocks.values() if getattr(block, "elem_id", None)}
     for name, field in ProductSpec.model_fields.items():
         component = by_id[f"field-{name}"]
-        assert field.description in (getattr(component, "info", None) or component.label), name
+        info = getattr(component, "info", None) or by_id[f"field-{name}-info"].value  # images: a caption below
+        assert info == field.description, name
     assert by_id["model"].value == "some/model"
     names = {dep.get("api_name") for dep in blocks.config["dependencies"] if dep.get("api_visibility") == "public"}
     assert {"generate", "check", "regenerate", "relayout"} <= names
