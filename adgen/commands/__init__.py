@@ -1,0 +1,1 @@
+"""CLI command groups, each registered explicitly in adgen/cli.py."""
