@@ -32,7 +32,10 @@ class Acceleration:
     compile: bool = False             # torch.compile the UNet and the VAE decoder
     compile_mode: str = "auto"        # auto: reduce-overhead (CUDA graphs) for one-step models
     lora_hotswap_rank: int = 0        # > 0: brand LoRAs up to this rank swap without a recompile
-    guidance_cutoff: float = 1.0      # fraction of steps after which CFG stops (1.0: never)
+    # Fraction of steps after which CFG stops (1.0: never). Applied per call through
+    # stop_guidance_after, not by accelerate(): it changes pixels, so a caller that uses
+    # it must record it in the recipe.
+    guidance_cutoff: float = 1.0
 
     @classmethod
     def for_device(cls, device: str) -> "Acceleration":
@@ -150,12 +153,8 @@ def _compile(pipe, mode: str) -> None:
 
 
 def _parse(name: str, raw: str, current):
-    if isinstance(current, bool) or name in ("sdpa", "channels_last", "fuse_qkv", "compile"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
     if name == "dtype":
-        return None if raw in ("", "none", "keep") else raw
-    if name in ("lora_hotswap_rank",):
-        return int(raw)
-    if name == "guidance_cutoff":
-        return float(raw)
-    return raw
+        return None if raw.strip().lower() in ("", "none", "keep") else raw.strip()
+    if isinstance(current, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return type(current)(raw)
