@@ -133,7 +133,8 @@ def suite_overlap(args, device: str):
     from bench.overlap import measure_overlap
 
     spec = model_spec(args.model or "sd-turbo", "tiny" if device == "cpu" or args.quick else "full")
-    yield measure_overlap(spec, batches=2 if args.quick else 4, batch=args.batch, device=device)
+    yield measure_overlap(spec, batches=2 if args.quick else 4, batch=args.batch, device=device,
+                          rounds=1 if args.quick else 3)
 
 
 def suite_flops(args, device: str):
@@ -205,7 +206,8 @@ def format_result(result: dict) -> str:
             f"(legibility: {nva['legibility_source']})"])
     if suite == "overlap":
         return (f"[overlap] {result['model']} {result['batches']} batches of {result['batch']}: sequential "
-                f"{result['sequential_s']} s, pipelined {result['pipelined_s']} s -> x{result['ratio']}; "
+                f"{result['sequential_s']} s, pipelined {result['pipelined_s']} s -> x{result['ratio']} "
+                f"(bound x{result['ratio_bound']}, medians of {result['rounds']}); "
                 f"generation busy {result['generation_busy_sequential']:.0%} -> {result['generation_busy_pipelined']:.0%} "
                 f"(gen {result['generation_s_per_batch']} s, post {result['postprocess_s_per_batch']} s per batch)")
     if suite == "flops":
