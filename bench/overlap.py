@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import tempfile
-import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 
@@ -56,10 +56,15 @@ def measure_overlap(spec: ModelSpec, *, batches: int = 4, batch: int = 1, steps:
         postprocess_batch(0, out)  # warm both sides: fonts, OCR, signer, oneDNN kernels
         # Alternate the two orders and take medians: load on a shared host drifts by
         # minutes, and one pair of runs measured the drift as much as the overlap.
+        # Generation runs on one dedicated thread in both modes: torch's intra-op threading
+        # differs between the main thread and others (4-8x on a loaded 2-core host, measured),
+        # and only the overlap may differ between the two arms.
         runs = {"sequential": [], "pipelined": []}
-        for _ in range(rounds):
-            runs["sequential"].append(_sequential(generate_batch, postprocess_batch, batches, out))
-            runs["pipelined"].append(_pipelined(generate_batch, postprocess_batch, batches, out))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation") as generation:
+            on_thread = lambda k: generation.submit(generate_batch, k).result()  # noqa: E731
+            for _ in range(rounds):
+                runs["sequential"].append(_sequential(on_thread, postprocess_batch, batches, out))
+                runs["pipelined"].append(_pipelined(generation, generate_batch, postprocess_batch, batches, out))
     (sequential, sequential_gen), (pipelined, pipelined_gen) = (_median_pair(runs[k]) for k in runs)
     gen_s, post_s = sequential_gen / batches, (sequential - sequential_gen) / batches
     return {"model": spec.label, "device": device, "batches": batches, "batch": batch, "steps": steps,
@@ -88,7 +93,7 @@ def _sequential(generate_batch, postprocess_batch, batches: int, out: Path) -> t
     return time.perf_counter() - start, busy
 
 
-def _pipelined(generate_batch, postprocess_batch, batches: int, out: Path) -> tuple[float, float]:
+def _pipelined(generation, generate_batch, postprocess_batch, batches: int, out: Path) -> tuple[float, float]:
     # A one-slot queue: the generator runs at most one batch ahead, so memory stays bounded.
     ready: queue.Queue = queue.Queue(maxsize=1)
     busy = [0.0]
@@ -105,11 +110,10 @@ def _pipelined(generate_batch, postprocess_batch, batches: int, out: Path) -> tu
             ready.put(None)
 
     start = time.perf_counter()
-    thread = threading.Thread(target=producer, name="generation", daemon=True)
-    thread.start()
+    done = generation.submit(producer)
     while (k := ready.get()) is not None:
         postprocess_batch(k, out)
-    thread.join()
+    done.result()
     if failure:
         raise failure[0]
     return time.perf_counter() - start, busy[0]
