@@ -1,0 +1,1 @@
+"""CLI commands that live outside cli.py; cli.py registers them."""
