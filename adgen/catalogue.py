@@ -109,11 +109,23 @@ def _decode(path: Path) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:1 << 20]).best()
-    if best is None:
+    candidates = [match.encoding for match in from_bytes(data[:1 << 20])]
+    if not candidates:
         raise InputError("not a text file: no character encoding fits (is it a spreadsheet or an image?)",
                          file=str(path))
-    return _checked(data.decode(best.encoding, errors="replace"), best.encoding, path)
+    # A short legacy file fits several single-byte code pages equally well; Excel on Western
+    # Windows writes cp1252, so it wins whenever it fits at all.
+    if "cp1252" in candidates or (candidates[0].startswith(("cp125", "latin", "iso8859")) and _fits_cp1252(data)):
+        return _checked(data.decode("cp1252"), "cp1252", path)
+    return _checked(data.decode(candidates[0], errors="replace"), candidates[0], path)
+
+
+def _fits_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _checked(text: str, encoding: str, path: Path) -> tuple[str, str]:
