@@ -1,1 +1,1 @@
-"""CLI commands that live outside cli.py; cli.py registers them."""
+"""CLI command groups, each registered explicitly in adgen/cli.py."""
