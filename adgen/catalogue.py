@@ -72,7 +72,7 @@ def read_catalogue(path: Path, *, mapping: dict[str, str] | None = None, fetch_i
     products = _shopify_products(records[1:], keys) if dialect == "shopify" else \
         [(index + 2, dict(zip(keys, record)), None) for index, record in enumerate(records[1:])]
     context = _RowContext(path, dialect, columns, fetch_images, image_cache or adgen_home() / "images")
-    rows = tuple(_row(number, cells, problem, context) for number, cells, problem in products)
+    rows = _without_duplicate_skus([_row(number, cells, problem, context) for number, cells, problem in products])
     return Catalogue(path, dialect, encoding, delimiter, rows)
 
 
@@ -191,6 +191,21 @@ def _shopify_products(records: list[list[str]], keys: list[str]) -> list[tuple[i
         else:
             products.append((index + 2, cells, f"variant row of Handle {handle!r} comes before its product row"))
     return products
+
+
+def _without_duplicate_skus(rows: list[CatalogueRow]) -> tuple[CatalogueRow, ...]:
+    """A sku names its output folder: a second product with the same sku would overwrite the first."""
+    first_row: dict[str, int] = {}
+    kept = []
+    for entry in rows:
+        if entry.spec is not None and entry.sku in first_row:
+            entry = CatalogueRow(entry.row, entry.sku, None, entry.brand,
+                                 error=f"row {entry.row}, field 'sku': duplicate sku, first at row "
+                                       f"{first_row[entry.sku]} (got {entry.sku!r})")
+        elif entry.spec is not None:
+            first_row[entry.sku] = entry.row
+        kept.append(entry)
+    return tuple(kept)
 
 
 # -- one row ----------------------------------------------------------------------------------
