@@ -41,6 +41,7 @@ class BatchOptions:
     mapping: tuple[tuple[str, str], ...] = ()   # (field, column) overrides
     fetch_images: bool = False
     batch_size: int = 4             # prompts per pipeline call; part of the plan (pixels depend on it)
+    cpu_threads: int = 1            # torch threads for CPU generation; part of the plan (pixels depend on it)
     resume: bool = False
     engine: str = "local"
     workers: int = 2                # finishing processes (local) or CPU slots (ray); 0 = sequential
@@ -141,10 +142,11 @@ def _engine(options: BatchOptions):
         from adgen.engines.ray import run_ray
 
         return lambda chunks, out, record: run_ray(chunks, out, record, workers=max(1, options.workers),
-                                                   address=options.ray_address)
+                                                   cpu_threads=options.cpu_threads, address=options.ray_address)
     from adgen.engines.local import run_local
 
-    return lambda chunks, out, record: run_local(chunks, out, record, workers=options.workers)
+    return lambda chunks, out, record: run_local(chunks, out, record, workers=options.workers,
+                                                 cpu_threads=options.cpu_threads)
 
 
 class _BrandKits:

@@ -40,10 +40,7 @@ def batch_args(catalogue: Path, model: Path, out: Path, *extra) -> list[str]:
 
 
 def adgen_process(*args) -> subprocess.Popen:
-    import torch
-
-    # The same CPU thread count everywhere: float sums (and so the last bit of a pixel) depend on it.
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
     return subprocess.Popen([sys.executable, "-m", "adgen", "batch", *map(str, args)], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 

@@ -28,6 +28,7 @@ def batch_command(
     engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (a Ray cluster)."),
     workers: int = typer.Option(2, "--workers", "-w", min=0, max=256, help="Finishing processes (0: sequential); Ray: CPU slots."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, max=64, help="Prompts per pipeline call (part of the recipe: keep it to resume)."),
+    cpu_threads: int = typer.Option(1, "--cpu-threads", min=1, max=256, help="Torch threads for CPU generation (part of the recipe: keep it to resume)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (ray://host:10001 or auto); default a local Ray."),
 ) -> None:
     """Make every product of a catalogue CSV in each format; crash-safe, --resume finishes the rest."""
@@ -36,8 +37,8 @@ def batch_command(
 
     options = BatchOptions(catalogue=catalogue, out=out, formats=tuple(format), variants=variants, brand=brand,
                            seed=seed, model=model, steps=steps, mapping=tuple(parse_mapping(mapping).items()),
-                           fetch_images=fetch_images, batch_size=batch_size, resume=resume, engine=engine,
-                           workers=workers, ray_address=ray_address)
+                           fetch_images=fetch_images, batch_size=batch_size, cpu_threads=cpu_threads,
+                           resume=resume, engine=engine, workers=workers, ray_address=ray_address)
     with _ProgressBar() as bar:
         outcome = run_batch(options, on_plan=bar.start, on_result=bar.advance)
     _print_summary(outcome)

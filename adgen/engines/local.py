@@ -18,11 +18,11 @@ QUEUE_PER_WORKER = 2  # finished plates waiting per worker: enough to keep them 
 
 
 def run_local(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[JobResult], None], *,
-              workers: int) -> None:
+              workers: int, cpu_threads: int) -> None:
     """Make every pending job; chunks are (the whole micro-batch, the keys still pending in it)."""
     if workers <= 0:
         for jobs, pending in chunks:
-            for job, plate in zip(jobs, render_plates(jobs)):
+            for job, plate in zip(jobs, render_plates(jobs, cpu_threads=cpu_threads)):
                 if job.key in pending:
                     record(finish_asset(job, out, plate))
         return
@@ -31,7 +31,7 @@ def run_local(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         in_flight: set[Future] = set()
         for jobs, pending in chunks:
-            for job, plate in zip(jobs, render_plates(jobs)):
+            for job, plate in zip(jobs, render_plates(jobs, cpu_threads=cpu_threads)):
                 if job.key in pending:
                     in_flight.add(pool.submit(finish_asset, job, out, plate))
             in_flight = _collect(in_flight, record, keep=workers * QUEUE_PER_WORKER)

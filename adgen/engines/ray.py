@@ -20,10 +20,9 @@ ENV_PREFIXES = ("ADGEN_", "HF_", "PYTHONPATH", "TRANSFORMERS_")
 
 
 def run_ray(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[JobResult], None], *,
-            workers: int, address: str | None = None) -> None:
+            workers: int, cpu_threads: int, address: str | None = None) -> None:
     """Make every pending job on a Ray cluster (a local one when address is None)."""
     import ray
-    import torch
 
     env = {key: value for key, value in os.environ.items() if key.startswith(ENV_PREFIXES)}
     started_here = not ray.is_initialized()
@@ -33,12 +32,10 @@ def run_ray(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[Jo
     try:
         gpus = int(ray.cluster_resources().get("GPU", 0))
         actors = gpus or max(1, workers - 1)  # without GPUs, leave a slot for the finishing tasks
-        # CPU float arithmetic depends on the thread count: actors use the driver's, as the local engine does.
-        threads = torch.get_num_threads()
         rows = [{"chunk": pickle.dumps((jobs, pending))} for jobs, pending in chunks]
         dataset = (_dataset(rows)
-                   .map_batches(_PlateMaker, fn_constructor_kwargs={"threads": threads}, batch_size=1,
-                                concurrency=actors, num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1)
+                   .map_batches(_PlateMaker, fn_constructor_kwargs={"cpu_threads": cpu_threads}, batch_size=1,
+                                concurrency=actors, num_gpus=1 if gpus else 0, num_cpus=0 if gpus else cpu_threads)
                    .map(_finish, fn_kwargs={"out": str(out)}))
         for row in dataset.iter_rows():
             record(pickle.loads(row["result"]))
@@ -57,16 +54,14 @@ def _dataset(rows: list[dict]):
 class _PlateMaker:
     """A model actor: the pipeline stays loaded (generation.load_pipeline caches it per process)."""
 
-    def __init__(self, threads: int):
-        import torch
-
-        torch.set_num_threads(threads)  # Ray pins OMP_NUM_THREADS=1; a GPU does not care
+    def __init__(self, cpu_threads: int):
+        self.cpu_threads = cpu_threads
 
     def __call__(self, batch: dict) -> dict:
         payloads = []
         for blob in batch["chunk"]:
             jobs, pending = pickle.loads(blob)
-            plates = render_plates(jobs)
+            plates = render_plates(jobs, cpu_threads=self.cpu_threads)
             payloads += [pickle.dumps((job, plate)) for job, plate in zip(jobs, plates) if job.key in pending]
         return {"payload": payloads}
 

@@ -34,14 +34,26 @@ class JobResult:
     ms: float = 0.0
 
 
-def render_plates(jobs: list[Job]) -> list[Image.Image]:
-    """Background plates of one micro-batch, in one pipeline call where the pipeline allows."""
+def render_plates(jobs: list[Job], *, cpu_threads: int) -> list[Image.Image]:
+    """Background plates of one micro-batch, in one pipeline call where the pipeline allows.
+
+    cpu_threads: torch's intra-op threads while rendering. CPU float sums (and so a pixel's last bit)
+    depend on it, so the plan fixes it for every engine; 1 also keeps generation from fighting the
+    finishing processes for cores. A GPU ignores it.
+    """
+    import torch
+
     from adgen.generation import generate_many
     from adgen.prompt import build_prompt
     from adgen.request import resolve
 
     resolved = [resolve(job.request, brand=job.brand) for job in jobs]
-    return generate_many([build_prompt(r) for r in resolved], resolved)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(cpu_threads)
+    try:
+        return generate_many([build_prompt(r) for r in resolved], resolved)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def finish_asset(job: Job, out: Path, plate: Image.Image | None) -> JobResult:
