@@ -182,9 +182,10 @@ def _fingerprint(options: BatchOptions) -> str:
 
 
 def _remove_stale_temp_files(out: Path) -> None:
-    """A killed run can leave export's temp files (.<name>.<pid>.tmp) behind; they were never renamed."""
-    for temp in out.glob("*/.*.tmp"):
-        temp.unlink(missing_ok=True)
+    """A killed run can leave temp files (.<name>.<pid>.tmp: assets, manifest, fetched images) behind."""
+    for pattern in ("*/.*.tmp", ".*.tmp", f"{STATE_DIR}/images/.*.tmp"):
+        for temp in out.glob(pattern):
+            temp.unlink(missing_ok=True)
 
 
 def _manifest_row(item: Item) -> ManifestRow:
