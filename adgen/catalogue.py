@@ -63,14 +63,17 @@ def read_catalogue(path: Path, *, mapping: dict[str, str] | None = None, fetch_i
     """Read a catalogue CSV: detect encoding, delimiter and dialect; one CatalogueRow per product."""
     text, encoding = _decode(path)
     delimiter = _delimiter(text)
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(cell.strip() for cell in r)]
+    # Spreadsheet row numbers (a quoted cell may span lines; blank rows still count).
+    records = [(number, record) for number, record in
+               enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
+               if any(cell.strip() for cell in record)]
     if not records:
         raise InputError("the file is empty: no header row", file=str(path))
-    header = records[0]
+    header = records[0][1]
     dialect, columns = _columns(header, mapping or {}, path)
     keys = [_key(name) for name in header]
     products = _shopify_products(records[1:], keys) if dialect == "shopify" else \
-        [(index + 2, dict(zip(keys, record)), None) for index, record in enumerate(records[1:])]
+        [(number, dict(zip(keys, record)), None) for number, record in records[1:]]
     context = _RowContext(path, dialect, columns, fetch_images, image_cache or adgen_home() / "images")
     rows = _without_duplicate_skus([_row(number, cells, problem, context) for number, cells, problem in products])
     return Catalogue(path, dialect, encoding, delimiter, rows)
@@ -173,23 +176,23 @@ def _columns(header: list[str], mapping: dict[str, str], path: Path) -> tuple[st
     return dialect, columns
 
 
-def _shopify_products(records: list[list[str]], keys: list[str]) -> list[tuple[int, dict, str | None]]:
+def _shopify_products(records: list[tuple[int, list[str]]], keys: list[str]) -> list[tuple[int, dict, str | None]]:
     """Fold Shopify's extra rows (same Handle, empty Title: variants, more images) into their product."""
     products: list[tuple[int, dict, str | None]] = []
     by_handle: dict[str, dict] = {}
-    for index, record in enumerate(records):
+    for number, record in records:
         cells = dict(zip(keys, record))
         handle, title = cells.get("handle", "").strip(), cells.get("title", "").strip()
         if title or not handle:
             by_handle[handle] = cells
-            products.append((index + 2, cells, None))
+            products.append((number, cells, None))
         elif handle in by_handle:
             product = by_handle[handle]
             for column in ("variant sku", "variant price", "image src"):
                 if not product.get(column, "").strip() and cells.get(column, "").strip():
                     product[column] = cells[column]
         else:
-            products.append((index + 2, cells, f"variant row of Handle {handle!r} comes before its product row"))
+            products.append((number, cells, f"variant row of Handle {handle!r} comes before its product row"))
     return products
 
 

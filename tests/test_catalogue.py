@@ -110,6 +110,7 @@ def test_bad_rows_name_row_field_column_and_value_and_the_rest_go_on(tmp_path):
             "a,Alpha,A-1,1.00,Northwind\n"
             "b,Beta,B 2,2.00,Northwind\n"       # space: not a valid sku
             "c,Gamma,C-3,cheap,Northwind\n"
+            ",,,,\n"                            # a blank row still counts as a row
             "d,Delta,D-4,4.00,Northwind\n"
             "e,Alpha again,A-1,5.00,Northwind\n")
     (tmp_path / "bad.csv").write_text(text)
@@ -118,7 +119,8 @@ def test_bad_rows_name_row_field_column_and_value_and_the_rest_go_on(tmp_path):
     assert rows[1].error.startswith("row 3, field 'sku', column 'variant sku':") and "'B 2'" in rows[1].error
     assert rows[2].error.startswith("row 4, field 'price', column 'variant price':") and "'cheap'" in rows[2].error
     assert rows[2].sku == "C-3"
-    assert rows[4].error == "row 6, field 'sku': duplicate sku, first at row 2 (got 'A-1')"
+    assert rows[3].row == 6
+    assert rows[4].error == "row 7, field 'sku': duplicate sku, first at row 2 (got 'A-1')"
 
 
 @pytest.mark.parametrize("content, exc, message", [
