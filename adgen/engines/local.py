@@ -28,8 +28,9 @@ def run_local(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[
         return
     # spawn: a forked child would inherit torch's threads and the loaded pipeline mid-use.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        in_flight: set[Future] = set()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up) as pool:
+        # Start every worker now, so their imports overlap the first micro-batch's generation.
+        in_flight: set[Future] = {pool.submit(_nothing) for _ in range(workers)}
         for jobs, pending in chunks:
             for job, plate in zip(jobs, render_plates(jobs, cpu_threads=cpu_threads)):
                 if job.key in pending:
@@ -38,13 +39,23 @@ def run_local(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[
         _collect(in_flight, record, keep=0)
 
 
+def _warm_up() -> None:
+    """Import what finishing needs (torch, diffusers for the recipe; the pipeline) once per worker."""
+    import adgen.pipeline  # noqa: F401
+    import diffusers  # noqa: F401
+
+
+def _nothing() -> None:
+    return None
+
+
 def _collect(in_flight: set[Future], record: Callable[[JobResult], None], *, keep: int) -> set[Future]:
     """Record finished assets (in this process: one SQLite writer); block while more than keep are queued."""
     done, in_flight = wait(in_flight, timeout=0)
-    for future in done:
-        record(future.result())
-    while len(in_flight) > keep:
-        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+    while True:
         for future in done:
-            record(future.result())
-    return in_flight
+            if (result := future.result()) is not None:
+                record(result)
+        if len(in_flight) <= keep:
+            return in_flight
+        done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
