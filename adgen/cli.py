@@ -236,3 +236,8 @@ def _print_findings(report, title: str) -> None:
     for f in report.findings:
         table.add_row(f.rule, f"[{colors[f.status]}]{f.status}[/]", f.element or "", f.message)
     console.print(table)
+
+
+from adgen.commands.ui import ui as _ui_command  # noqa: E402  (the command imports gradio only when run)
+
+app.command("ui")(_ui_command)
