@@ -191,3 +191,11 @@ def _print_findings(report, title: str) -> None:
     for f in report.findings:
         table.add_row(f.rule, f"[{colors[f.status]}]{f.status}[/]", f.element or "", f.message)
     console.print(table)
+
+
+# Command groups in their own modules (imports are light: heavy ones happen inside the commands).
+from adgen.commands.apikeys import keys_app  # noqa: E402
+from adgen.commands.serve import serve  # noqa: E402
+
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")

@@ -1,0 +1,1 @@
+"""CLI command groups that live outside cli.py; cli.py registers each with one line."""

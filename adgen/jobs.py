@@ -1,0 +1,309 @@
+"""Jobs: a SQLite store written before work starts, and one worker thread that runs them.
+
+A job is one product list x formats x variants. Each asset is recorded after its files are
+written, so a restart (even after SIGKILL) resumes with the assets still missing and never
+makes one twice. The queue is the table itself: bounded by Limits.max_queued_jobs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from adgen.errors import AdgenError
+from adgen.service_db import connect
+
+log = logging.getLogger("adgen.jobs")
+STATES = ("queued", "running", "done", "failed")
+MAX_STARTS = 3  # a job that took the process down this many times is failed, not retried forever
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+      id TEXT PRIMARY KEY, tenant TEXT NOT NULL, key_id TEXT NOT NULL, brand TEXT NOT NULL,
+      request TEXT NOT NULL, body_sha256 TEXT NOT NULL, idempotency_key TEXT,
+      callback_url TEXT, total INTEGER NOT NULL, status TEXT NOT NULL, starts INTEGER NOT NULL DEFAULT 0,
+      error TEXT, error_field TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+      webhook_state TEXT, webhook_attempts INTEGER NOT NULL DEFAULT 0, webhook_outcome TEXT,
+      UNIQUE (tenant, idempotency_key))""",
+    """CREATE TABLE IF NOT EXISTS assets (
+      id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id), position INTEGER NOT NULL,
+      sku TEXT NOT NULL, format TEXT NOT NULL, variant INTEGER NOT NULL, verdict TEXT NOT NULL,
+      image_path TEXT NOT NULL, media_type TEXT NOT NULL, etag TEXT NOT NULL, report TEXT NOT NULL,
+      seconds REAL NOT NULL, created_at REAL NOT NULL, UNIQUE (job_id, sku, format, variant))""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)",
+)
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different body (answered with 409)."""
+
+
+class QueueFull(Exception):
+    """Too many jobs are waiting (answered with 503 and Retry-After)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    tenant: str
+    brand: str
+    request: dict          # products (image paths server-side), formats, variants, seed
+    callback_url: str | None
+    total: int
+    status: str
+    error: str | None
+    error_field: str | None
+    created_at: float
+    updated_at: float
+    webhook_state: str | None
+    webhook_attempts: int
+    webhook_outcome: str | None
+    starts: int
+
+    def planned_assets(self) -> list[tuple[int, dict, str, int]]:
+        """(position, product, format, variant) in the order they are made."""
+        plan = [(p, f, v) for p in self.request["products"] for f in self.request["formats"]
+                for v in range(1, self.request["variants"] + 1)]
+        return [(i, *item) for i, item in enumerate(plan)]
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    job_id: str
+    sku: str
+    format: str
+    variant: int
+    verdict: str
+    image_path: str
+    media_type: str
+    etag: str
+    report: dict
+    seconds: float
+
+
+class JobStore:
+    """Every read and write of jobs and assets; each call is one short transaction."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        with connect(db) as conn:
+            for statement in SCHEMA:
+                conn.execute(statement)
+
+    def new_id(self) -> str:
+        return "job_" + secrets.token_hex(10)
+
+    def find_idempotent(self, tenant: str, idempotency_key: str, body_sha256: str) -> Job | None:
+        """The job made earlier with this key and body; IdempotencyConflict for another body."""
+        with connect(self.db, write=False) as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE tenant = ? AND idempotency_key = ?",
+                               (tenant, idempotency_key)).fetchone()
+        if row is None:
+            return None
+        if row["body_sha256"] != body_sha256:
+            raise IdempotencyConflict(idempotency_key)
+        return _job(row)
+
+    def create(self, job_id: str, *, tenant: str, key_id: str, brand: str, request: dict, body_sha256: str,
+               idempotency_key: str | None, callback_url: str | None, total: int, max_queued: int) -> tuple[Job, bool]:
+        """Insert a queued job (committed before returning); (job, False) when the key raced us to it."""
+        now = time.time()
+        try:
+            with connect(self.db) as conn:
+                waiting = conn.execute("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')").fetchone()[0]
+                if waiting >= max_queued:
+                    raise QueueFull(waiting)
+                conn.execute(
+                    "INSERT INTO jobs (id, tenant, key_id, brand, request, body_sha256, idempotency_key, callback_url,"
+                    " total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                    (job_id, tenant, key_id, brand, json.dumps(request), body_sha256, idempotency_key, callback_url,
+                     total, now, now))
+        except sqlite3.IntegrityError:
+            existing = self.find_idempotent(tenant, idempotency_key or "", body_sha256)
+            if existing is None:
+                raise
+            return existing, False
+        return self.get(job_id), True
+
+    def get(self, job_id: str, tenant: str | None = None) -> Job | None:
+        """The job, or None when it does not exist or belongs to another tenant (the same answer)."""
+        with connect(self.db, write=False) as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None or (tenant is not None and row["tenant"] != tenant):
+            return None
+        return _job(row)
+
+    def assets(self, job_id: str) -> list[Asset]:
+        with connect(self.db, write=False) as conn:
+            rows = conn.execute("SELECT * FROM assets WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
+        return [_asset(row) for row in rows]
+
+    def get_asset(self, asset_id: str, tenant: str) -> Asset | None:
+        with connect(self.db, write=False) as conn:
+            row = conn.execute("SELECT assets.* FROM assets JOIN jobs ON jobs.id = assets.job_id"
+                               " WHERE assets.id = ? AND jobs.tenant = ?", (asset_id, tenant)).fetchone()
+        return _asset(row) if row else None
+
+    def next_job(self) -> Job | None:
+        """The oldest unfinished job: a running one first (it was interrupted), then the queue."""
+        with connect(self.db, write=False) as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE status IN ('running', 'queued')"
+                               " ORDER BY status = 'running' DESC, created_at LIMIT 1").fetchone()
+        return _job(row) if row else None
+
+    def start(self, job_id: str) -> int:
+        """Mark running and count the start; returns how many times it has been started."""
+        with connect(self.db) as conn:
+            conn.execute("UPDATE jobs SET status = 'running', starts = starts + 1, updated_at = ? WHERE id = ?",
+                         (time.time(), job_id))
+            return conn.execute("SELECT starts FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+
+    def requeue(self, job_id: str) -> None:
+        with connect(self.db) as conn:
+            conn.execute("UPDATE jobs SET status = 'queued', starts = starts - 1 WHERE id = ?", (job_id,))
+
+    def record_asset(self, job_id: str, position: int, sku: str, format_id: str, variant: int, *, verdict: str,
+                     image_path: Path, report: dict, seconds: float) -> Asset:
+        """Record an asset whose files are already on disk; recording it twice keeps the first."""
+        data = image_path.read_bytes()
+        media_type = "image/jpeg" if image_path.suffix == ".jpg" else "image/png"
+        asset_id = "ast_" + hashlib.sha256(f"{job_id}:{sku}:{format_id}:{variant}".encode()).hexdigest()[:20]
+        with connect(self.db) as conn:
+            conn.execute("INSERT OR IGNORE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (asset_id, job_id, position, sku, format_id, variant, verdict, str(image_path), media_type,
+                          hashlib.sha256(data).hexdigest()[:32], json.dumps(report, default=str), seconds, time.time()))
+            conn.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (time.time(), job_id))
+        return next(a for a in self.assets(job_id) if a.id == asset_id)
+
+    def finish(self, job_id: str, status: str, error: str | None = None, error_field: str | None = None) -> None:
+        with connect(self.db) as conn:
+            conn.execute("UPDATE jobs SET status = ?, error = ?, error_field = ?, updated_at = ?,"
+                         " webhook_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END WHERE id = ?",
+                         (status, error, error_field, time.time(), job_id))
+
+    def webhook_result(self, job_id: str, delivered: bool, attempts: int, outcome: str) -> None:
+        with connect(self.db) as conn:
+            conn.execute("UPDATE jobs SET webhook_state = ?, webhook_attempts = webhook_attempts + ?,"
+                         " webhook_outcome = ? WHERE id = ?",
+                         ("delivered" if delivered else "failed", attempts, outcome, job_id))
+
+    def pending_webhooks(self) -> list[Job]:
+        with connect(self.db, write=False) as conn:
+            rows = conn.execute("SELECT * FROM jobs WHERE webhook_state = 'pending'").fetchall()
+        return [_job(row) for row in rows]
+
+    def counts_by_status(self) -> dict[str, int]:
+        with connect(self.db, write=False) as conn:
+            rows = conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        return {state: 0 for state in STATES} | {row[0]: row[1] for row in rows}
+
+
+def _job(row) -> Job:
+    return Job(id=row["id"], tenant=row["tenant"], brand=row["brand"], request=json.loads(row["request"]),
+               callback_url=row["callback_url"], total=row["total"], status=row["status"], error=row["error"],
+               error_field=row["error_field"], created_at=row["created_at"], updated_at=row["updated_at"],
+               webhook_state=row["webhook_state"], webhook_attempts=row["webhook_attempts"],
+               webhook_outcome=row["webhook_outcome"], starts=row["starts"])
+
+
+def _asset(row) -> Asset:
+    return Asset(id=row["id"], job_id=row["job_id"], sku=row["sku"], format=row["format"], variant=row["variant"],
+                 verdict=row["verdict"], image_path=row["image_path"], media_type=row["media_type"], etag=row["etag"],
+                 report=json.loads(row["report"]), seconds=row["seconds"])
+
+
+class Worker:
+    """One thread that runs jobs oldest first, one asset at a time, through pipeline.run()."""
+
+    def __init__(self, store: JobStore, *, jobs_dir: Path, model: str | None, steps: int | None,
+                 on_finished: Callable[[str], None] = lambda job_id: None,
+                 on_asset: Callable[[float], None] = lambda seconds: None):
+        self.store, self.jobs_dir, self.model, self.steps = store, jobs_dir, model, steps
+        self.on_finished, self.on_asset = on_finished, on_asset
+        self.ready = threading.Event()     # the model is loaded
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="adgen-worker", daemon=True)
+        self.load_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _loop(self) -> None:
+        self._load_model()
+        while not self._stop.is_set():
+            job = self.store.next_job()
+            if job is None:
+                self._wake.wait(timeout=1.0)
+                self._wake.clear()
+                continue
+            self.run_job(job)
+
+    def _load_model(self) -> None:
+        from adgen.generation import load_pipeline
+        from adgen.request import DEFAULT_MODEL
+
+        try:
+            load_pipeline(self.model or DEFAULT_MODEL)
+            self.ready.set()
+        except AdgenError as exc:  # /readyz says why; jobs will fail with the same message
+            self.load_error = str(exc)
+            log.error("model not loaded: %s", exc)
+
+    def run_job(self, job: Job) -> None:
+        """Make every asset of the job not yet recorded; then mark it done or failed."""
+        from adgen.brand import load_brand
+        from adgen.pipeline import run
+        from adgen.request import AssetRequest
+        from adgen.spec import ProductSpec
+
+        if self.store.start(job.id) > MAX_STARTS:
+            self.store.finish(job.id, "failed", f"interrupted {MAX_STARTS} times; not retried again")
+            return self.on_finished(job.id)
+        done = {(a.sku, a.format, a.variant) for a in self.store.assets(job.id)}
+        out_dir = self.jobs_dir / job.id / "out"
+        try:
+            kit = load_brand(job.brand)
+            for position, product, format_id, variant in job.planned_assets():
+                if (product["sku"], format_id, variant) in done or self._stop.is_set():
+                    continue
+                request = AssetRequest(product=ProductSpec.model_validate(product), brand=job.brand, format=format_id,
+                                       variant=variant, seed=job.request["seed"], model=self.model, steps=self.steps)
+                clock = time.perf_counter()
+                result = run(request, out_dir, brand=kit)
+                seconds = time.perf_counter() - clock
+                self.store.record_asset(job.id, position, product["sku"], format_id, variant, verdict=result.verdict,
+                                        image_path=result.files.image, report=result.report.as_dict(), seconds=seconds)
+                self.on_asset(seconds)
+        except AdgenError as exc:
+            self.store.finish(job.id, "failed", exc.reason, exc.field)
+            return self.on_finished(job.id)
+        except Exception as exc:  # a bug must not wedge the queue: fail this job, keep serving
+            log.exception("job %s failed", job.id)
+            self.store.finish(job.id, "failed", f"internal error: {type(exc).__name__}")
+            return self.on_finished(job.id)
+        if self._stop.is_set():  # a clean shutdown mid-job is not a crash: do not count this start
+            return self.store.requeue(job.id)
+        self.store.finish(job.id, "done")
+        self.on_finished(job.id)

@@ -1,0 +1,37 @@
+"""The service's SQLite file under ADGEN_HOME: one place that opens it, the same way every time."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from adgen.settings import adgen_home
+
+
+def service_db_path(home: Path | None = None) -> Path:
+    return (home or adgen_home()) / "service.sqlite3"
+
+
+@contextmanager
+def connect(path: Path, *, write: bool = True):
+    """A short-lived connection in one transaction; commits on success.
+
+    WAL lets status polls read while the worker writes; writers take the lock up front
+    (BEGIN IMMEDIATE) so two of them never deadlock upgrading a read lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)  # explicit BEGIN below
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # a 202 promises the job survives a power cut
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
