@@ -77,11 +77,15 @@ class Service:
             threading.Thread(target=self.send_callback, args=(job,), name=f"webhook-{job_id}", daemon=True).start()
 
     def send_callback(self, job: Job) -> None:
-        key = get_key(job.key_id, db=self.db)
-        document = job_document(job, self.store.assets(job.id)).model_dump(mode="json")
-        payload = {"type": f"job.{job.status}", "job": document}
-        delivered, attempts, outcome = deliver(job.callback_url, payload, key.webhook_secret, self.settings.callbacks)
-        self.store.webhook_result(job.id, delivered, attempts, outcome)
+        try:
+            key = get_key(job.key_id, db=self.db)
+            document = job_document(job, self.store.assets(job.id)).model_dump(mode="json")
+            payload = {"type": f"job.{job.status}", "job": document}
+            result = deliver(job.callback_url, payload, key.webhook_secret, self.settings.callbacks)
+        except Exception as exc:  # recorded, so the job never shows a callback pending forever
+            log.exception("callback for %s", job.id)
+            result = (False, 0, f"internal error: {type(exc).__name__}")
+        self.store.webhook_result(job.id, *result)
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

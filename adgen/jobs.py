@@ -54,6 +54,7 @@ class QueueFull(Exception):
 class Job:
     id: str
     tenant: str
+    key_id: str            # the key that created it: its webhook secret signs the callback
     brand: str
     request: dict          # products (image paths server-side), formats, variants, seed
     callback_url: str | None
@@ -208,7 +209,7 @@ class JobStore:
 
 
 def _job(row) -> Job:
-    return Job(id=row["id"], tenant=row["tenant"], brand=row["brand"], request=json.loads(row["request"]),
+    return Job(id=row["id"], tenant=row["tenant"], key_id=row["key_id"], brand=row["brand"], request=json.loads(row["request"]),
                callback_url=row["callback_url"], total=row["total"], status=row["status"], error=row["error"],
                error_field=row["error_field"], created_at=row["created_at"], updated_at=row["updated_at"],
                webhook_state=row["webhook_state"], webhook_attempts=row["webhook_attempts"],
@@ -241,7 +242,8 @@ class Worker:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def wake(self) -> None:
         self._wake.set()
