@@ -24,7 +24,7 @@ from adgen import __version__
 from adgen.api_metrics import ServiceMetrics
 from adgen.api_models import (AssetOut, BrandOut, ErrorBody, ErrorDetail, FormatOut, Health, JobOut, Progress,
                               ReportOut, SafeAreaOut, WebhookOut)
-from adgen.apikeys import ApiKey, authenticate, get_key
+from adgen.apikeys import ApiKey, KeyCache, get_key
 from adgen.errors import AdgenError, InputError
 from adgen.jobs import Asset, Job, JobStore, Worker
 from adgen.limits import BodySizeLimit, Limits, RateLimiter, decode_image, retry_after_header
@@ -68,6 +68,7 @@ class Service:
         self.store = JobStore(self.db)
         self.metrics = ServiceMetrics(self.store)
         self.rate = RateLimiter(settings.limits.rate_per_minute)
+        self.keys = KeyCache(self.db)
         self.worker = Worker(self.store, jobs_dir=self.jobs_dir, model=settings.model, steps=settings.steps,
                              on_finished=self.job_finished, on_asset=self.metrics.asset_seconds.observe)
 
@@ -129,17 +130,18 @@ def mount_ui(app: FastAPI) -> bool:
 
 # ---- dependencies ---------------------------------------------------------------------------
 
-def get_service(request: Request) -> Service:
+# Dependencies on the status-poll path are async: a sync one costs a thread-pool hop per request.
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `adgen keys create`.")
 
 
-def require_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+async def require_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                 service: Annotated[Service, Depends(get_service)]) -> ApiKey:
     """The caller's live API key, within its rate limit."""
-    key = authenticate(credentials.credentials, db=service.db) if credentials else None
+    key = service.keys.authenticate(credentials.credentials) if credentials else None
     if key is None:
         raise ApiError(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>",
                        field="Authorization", headers={"WWW-Authenticate": "Bearer"})

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adgen.errors import InputError, NotFoundError
-from adgen.service_db import connect, service_db_path
+from adgen.service_db import connect, init_db, service_db_path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -61,8 +61,8 @@ def create_key(brands: list[str], name: str | None = None, *, db: Path | None = 
     plaintext = f"adg_{key_id}_{secrets.token_urlsafe(32)}"
     record = ApiKey(id=key_id, name=name or key_id, brands=tuple(brands),
                     webhook_secret="whsec_" + secrets.token_urlsafe(32), created_at=time.time(), revoked_at=None)
+    init_db(db or service_db_path(), (SCHEMA,))
     with connect(db or service_db_path()) as conn:
-        conn.execute(SCHEMA)
         conn.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
                      (record.id, record.name, json.dumps(record.brands), _hash(plaintext),
                       record.webhook_secret, record.created_at))
@@ -107,6 +107,30 @@ def authenticate(plaintext: str, *, db: Path | None = None) -> ApiKey | None:
     if row is None or not matches or row["revoked_at"] is not None:
         return None
     return _record(row)
+
+
+class KeyCache:
+    """authenticate() with the answer kept a few seconds: status polls do not each read SQLite.
+
+    Cached by the key's hash (a hit means the caller already holds the key); a revocation
+    takes effect within ttl_s.
+    """
+
+    def __init__(self, db: Path, ttl_s: float = 5.0, clock=time.monotonic):
+        self.db, self.ttl_s, self.clock = db, ttl_s, clock
+        self._entries: dict[str, tuple[ApiKey | None, float]] = {}
+
+    def authenticate(self, plaintext: str) -> ApiKey | None:
+        digest = _hash(plaintext)
+        hit = self._entries.get(digest)
+        if hit and hit[1] > self.clock():
+            return hit[0]
+        key = authenticate(plaintext, db=self.db)
+        if key is not None:  # misses are not cached: guessing must not fill memory
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (key, self.clock() + self.ttl_s)
+        return key
 
 
 def _hash(plaintext: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from adgen.errors import AdgenError
-from adgen.service_db import connect
+from adgen.service_db import connect, init_db
 
 log = logging.getLogger("adgen.jobs")
 STATES = ("queued", "running", "done", "failed")
@@ -96,9 +96,7 @@ class JobStore:
 
     def __init__(self, db: Path):
         self.db = db
-        with connect(db) as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
+        init_db(db, SCHEMA)
 
     def new_id(self) -> str:
         return "job_" + secrets.token_hex(10)
@@ -142,6 +140,13 @@ class JobStore:
         if row is None or (tenant is not None and row["tenant"] != tenant):
             return None
         return _job(row)
+
+    def job_with_assets(self, job_id: str, tenant: str) -> tuple[Job, list[Asset]] | None:
+        """One read for a status poll: the tenant's job and its assets, or None."""
+        with connect(self.db, write=False) as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ? AND tenant = ?", (job_id, tenant)).fetchone()
+            rows = conn.execute("SELECT * FROM assets WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
+        return (_job(row), [_asset(r) for r in rows]) if row else None
 
     def assets(self, job_id: str) -> list[Asset]:
         with connect(self.db, write=False) as conn:

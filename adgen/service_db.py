@@ -13,19 +13,31 @@ def service_db_path(home: Path | None = None) -> Path:
     return (home or adgen_home()) / "service.sqlite3"
 
 
+def init_db(path: Path, statements: tuple[str, ...]) -> None:
+    """Create tables; WAL (persistent in the file) lets status polls read while the worker writes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
 @contextmanager
 def connect(path: Path, *, write: bool = True):
     """A short-lived connection in one transaction; commits on success.
 
-    WAL lets status polls read while the worker writes; writers take the lock up front
-    (BEGIN IMMEDIATE) so two of them never deadlock upgrading a read lock.
+    Writers take the lock up front (BEGIN IMMEDIATE) so two never deadlock upgrading a read lock.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)  # explicit BEGIN below
     conn.row_factory = sqlite3.Row
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")  # a 202 promises the job survives a power cut
+        if write:
+            conn.execute("PRAGMA synchronous=FULL")  # a 202 promises the job survives a power cut
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         yield conn
         conn.execute("COMMIT")
