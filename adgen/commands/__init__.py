@@ -1,1 +1,1 @@
-"""CLI command groups that live outside cli.py; cli.py registers each with one line."""
+"""CLI command groups, each registered explicitly in adgen/cli.py."""
