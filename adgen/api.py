@@ -157,7 +157,7 @@ KeyDep = Annotated[ApiKey, Depends(require_key)]
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)}
 
 
-def _require_brand(key: ApiKey, brand: str, field: str = "brand") -> None:
+def require_brand(key: ApiKey, brand: str, field: str = "brand") -> None:
     if not key.may_use(brand):
         raise ApiError(403, "forbidden", "this API key is not scoped to that brand", field=field, value=brand)
 
@@ -199,7 +199,7 @@ def _add_routes(app: FastAPI) -> None:
         """Run the rules that need no layers on any image (adgen's or not)."""
         from adgen.check_image import check_image_bytes
 
-        _require_brand(key, brand)
+        require_brand(key, brand)
         limits = service.settings.limits
         data = image.file.read(limits.max_upload_bytes + 1)
         picture = decode_image(data, field="image", limits=limits)

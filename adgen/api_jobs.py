@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse
 
-from adgen.api import ERRORS, ApiError, KeyDep, ServiceDep, Service, _require_brand, job_document
+from adgen.api import ERRORS, ApiError, KeyDep, ServiceDep, Service, require_brand, job_document
 from adgen.api_models import JobAccepted, JobCreate, JobOut
 from adgen.errors import AdgenError, InputError
 from adgen.jobs import IdempotencyConflict, QueueFull
@@ -32,7 +32,7 @@ IdempotencyKey = Annotated[str | None, Header(max_length=200, pattern=r"^[\x21-\
 def create_job(body: JobCreate, key: KeyDep, service: ServiceDep, response: Response,
                idempotency_key: IdempotencyKey = None) -> JobAccepted:
     """Queue a job; it is stored before this answers, so a 202 survives a restart."""
-    _require_brand(key, body.brand)
+    require_brand(key, body.brand)
     total = _validate(body, service)
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     body_sha256 = hashlib.sha256(canonical.encode()).hexdigest()

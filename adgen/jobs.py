@@ -1,4 +1,4 @@
-"""Jobs: a SQLite store written before work starts, and one worker thread that runs them.
+"""Jobs: a SQLite store written before work starts, and one worker process that runs them.
 
 A job is one product list x formats x variants. Each asset is recorded after its files are
 written, so a restart (even after SIGKILL) resumes with the assets still missing and never
@@ -10,7 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import queue
 import secrets
+import signal
 import sqlite3
 import threading
 import time
@@ -228,55 +232,117 @@ def _asset(row) -> Asset:
 
 
 class Worker:
-    """One thread that runs jobs oldest first, one asset at a time, through pipeline.run()."""
+    """Runs jobs in a child process: the pipeline's CPU and GIL stay out of the HTTP process.
+
+    The child reports over a queue (model ready or not, asset seconds, job finished) and a
+    listener thread here turns those into the callbacks. The child dies with the server
+    (PR_SET_PDEATHSIG), so a SIGKILLed server never leaves a second worker behind.
+    """
 
     def __init__(self, store: JobStore, *, jobs_dir: Path, model: str | None, steps: int | None,
                  on_finished: Callable[[str], None] = lambda job_id: None,
                  on_asset: Callable[[float], None] = lambda seconds: None):
+        # spawn, not fork: the server has threads (and maybe torch) that a fork would copy mid-state.
+        self._ctx = multiprocessing.get_context("spawn")
         self.store, self.jobs_dir, self.model, self.steps = store, jobs_dir, model, steps
         self.on_finished, self.on_asset = on_finished, on_asset
-        self.ready = threading.Event()     # the model is loaded
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="adgen-worker", daemon=True)
+        self.ready = threading.Event()     # the model is loaded in the child
         self.load_error: str | None = None
+        self._wake, self._stop = self._ctx.Event(), self._ctx.Event()
+        self._events = self._ctx.Queue()
+        self._process = None
 
     def start(self) -> None:
-        self._thread.start()
+        self._start_process()
+        threading.Thread(target=self._listen, name="adgen-worker-events", daemon=True).start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def _start_process(self) -> None:
+        self._process = self._ctx.Process(
+            target=work, name="adgen-worker", daemon=True,
+            args=(self.store.db, self.jobs_dir, self.model, self.steps, self._wake, self._stop, self._events))
+        self._process.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the child to stop after its current asset; the job resumes at the next start."""
         self._stop.set()
         self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        if self._process is not None and self._process.is_alive():
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(timeout)
 
     def wake(self) -> None:
         self._wake.set()
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._process is not None and self._process.is_alive()
 
-    def _loop(self) -> None:
-        self._load_model()
-        while not self._stop.is_set():
-            job = self.store.next_job()
-            if job is None:
-                self._wake.wait(timeout=1.0)
-                self._wake.clear()
+    def _listen(self) -> None:
+        while True:
+            try:
+                kind, value = self._events.get(timeout=1.0)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return
+                if not self.alive:  # it crashed (OOM, a native fault): its job resumes in a new one
+                    log.error("worker process exited with %s; starting another", self._process.exitcode)
+                    self.ready.clear()
+                    self._start_process()
                 continue
-            self.run_job(job)
+            if kind == "ready":
+                self.ready.set()
+            elif kind == "load_error":
+                self.load_error = value
+            elif kind == "asset":
+                self.on_asset(value)
+            elif kind == "finished":
+                self.on_finished(value)
 
-    def _load_model(self) -> None:
+
+def work(db: Path, jobs_dir: Path, model: str | None, steps: int | None, wake, stop, events) -> None:
+    """The worker process: load the model once, then run jobs oldest first until told to stop."""
+    _die_with_parent()
+    parent = os.getppid()
+    runner = JobRunner(JobStore(db), jobs_dir=jobs_dir, model=model, steps=steps, stop=stop, emit=events.put)
+    runner.load_model()
+    while not stop.is_set() and os.getppid() == parent:
+        job = runner.store.next_job()
+        if job is None:
+            wake.wait(timeout=1.0)
+            wake.clear()
+            continue
+        runner.run_job(job)
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when the server dies, however it dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere the getppid() check in the loop catches it between jobs
+
+
+class JobRunner:
+    """Makes a job's assets through pipeline.run(), one at a time, recording each."""
+
+    def __init__(self, store: JobStore, *, jobs_dir: Path, model: str | None, steps: int | None, stop, emit):
+        self.store, self.jobs_dir, self.model, self.steps = store, jobs_dir, model, steps
+        self.stop, self.emit = stop, emit
+
+    def load_model(self) -> None:
         from adgen.generation import load_pipeline
         from adgen.request import DEFAULT_MODEL
 
         try:
             load_pipeline(self.model or DEFAULT_MODEL)
-            self.ready.set()
+            self.emit(("ready", None))
         except AdgenError as exc:  # /readyz says why; jobs will fail with the same message
-            self.load_error = str(exc)
             log.error("model not loaded: %s", exc)
+            self.emit(("load_error", str(exc)))
 
     def run_job(self, job: Job) -> None:
         """Make every asset of the job not yet recorded; then mark it done or failed."""
@@ -287,13 +353,13 @@ class Worker:
 
         if self.store.start(job.id) > MAX_STARTS:
             self.store.finish(job.id, "failed", f"interrupted {MAX_STARTS} times; not retried again")
-            return self.on_finished(job.id)
+            return self.emit(("finished", job.id))
         done = {(a.sku, a.format, a.variant) for a in self.store.assets(job.id)}
         out_dir = self.jobs_dir / job.id / "out"
         try:
             kit = load_brand(job.brand)
             for position, product, format_id, variant in job.planned_assets():
-                if (product["sku"], format_id, variant) in done or self._stop.is_set():
+                if (product["sku"], format_id, variant) in done or self.stop.is_set():
                     continue
                 request = AssetRequest(product=ProductSpec.model_validate(product), brand=job.brand, format=format_id,
                                        variant=variant, seed=job.request["seed"], model=self.model, steps=self.steps)
@@ -302,15 +368,15 @@ class Worker:
                 seconds = time.perf_counter() - clock
                 self.store.record_asset(job.id, position, product["sku"], format_id, variant, verdict=result.verdict,
                                         image_path=result.files.image, report=result.report.as_dict(), seconds=seconds)
-                self.on_asset(seconds)
+                self.emit(("asset", seconds))
         except AdgenError as exc:
             self.store.finish(job.id, "failed", exc.reason, exc.field)
-            return self.on_finished(job.id)
+            return self.emit(("finished", job.id))
         except Exception as exc:  # a bug must not wedge the queue: fail this job, keep serving
             log.exception("job %s failed", job.id)
             self.store.finish(job.id, "failed", f"internal error: {type(exc).__name__}")
-            return self.on_finished(job.id)
-        if self._stop.is_set():  # a clean shutdown mid-job is not a crash: do not count this start
+            return self.emit(("finished", job.id))
+        if self.stop.is_set():  # a clean shutdown mid-job is not a crash: do not count this start
             return self.store.requeue(job.id)
         self.store.finish(job.id, "done")
-        self.on_finished(job.id)
+        self.emit(("finished", job.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,19 +27,25 @@ def init_db(path: Path, statements: tuple[str, ...]) -> None:
         conn.close()
 
 
+_readers = threading.local()
+
+
 @contextmanager
 def connect(path: Path, *, write: bool = True):
     """A short-lived connection in one transaction; commits on success.
 
     Writers take the lock up front (BEGIN IMMEDIATE) so two never deadlock upgrading a read lock.
+    Readers reuse one connection per thread: opening one costs more than a status poll's queries.
     """
+    if not write:
+        yield from _read(path)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)  # explicit BEGIN below
     conn.row_factory = sqlite3.Row
     try:
-        if write:
-            conn.execute("PRAGMA synchronous=FULL")  # a 202 promises the job survives a power cut
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.execute("PRAGMA synchronous=FULL")  # a 202 promises the job survives a power cut
+        conn.execute("BEGIN IMMEDIATE")
         yield conn
         conn.execute("COMMIT")
     except BaseException:
@@ -47,3 +54,18 @@ def connect(path: Path, *, write: bool = True):
         raise
     finally:
         conn.close()
+
+
+def _read(path: Path):
+    """One read transaction on this thread's cached connection to path (a consistent snapshot)."""
+    cache = _readers.__dict__.setdefault("connections", {})
+    conn = cache.get(path)
+    if conn is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = cache[path] = sqlite3.connect(path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
