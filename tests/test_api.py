@@ -261,3 +261,19 @@ def test_openapi_documents_fields_and_examples(make_client):
     assert set(doc["paths"]) >= {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/assets/{asset_id}", "/v1/check",
                                  "/v1/brands", "/v1/formats", "/healthz", "/readyz", "/metrics"}
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_ui_is_mounted_at_ui_when_available(monkeypatch):
+    """The hook for the Gradio app: adgen.ui.build_ui() mounted at /ui; skipped when not installed."""
+    import sys
+    import types
+
+    from adgen.api import mount_ui
+
+    mounted = []
+    gradio = types.SimpleNamespace(mount_gradio_app=lambda app, blocks, path: mounted.append((blocks, path)))
+    monkeypatch.setitem(sys.modules, "gradio", gradio)
+    monkeypatch.setitem(sys.modules, "adgen.ui", types.SimpleNamespace(build_ui=lambda: "blocks"))
+    assert mount_ui(object()) and mounted == [("blocks", "/ui")]
+    monkeypatch.setitem(sys.modules, "adgen.ui", None)  # not installed: import fails, no mount
+    assert not mount_ui(object())
