@@ -277,3 +277,20 @@ def test_ui_is_mounted_at_ui_when_available(monkeypatch):
     assert mount_ui(object()) and mounted == [("blocks", "/ui")]
     monkeypatch.setitem(sys.modules, "adgen.ui", None)  # not installed: import fails, no mount
     assert not mount_ui(object())
+
+
+def test_keys_cli_creates_lists_and_revokes():
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    runner = CliRunner()
+    created = runner.invoke(app, ["keys", "create", "--brands", "northwind,sakura", "--name", "shop"])
+    assert created.exit_code == 0, created.output
+    plaintext = created.output.strip().splitlines()[-1]
+    key = authenticate(plaintext)
+    assert key.brands == ("northwind", "sakura") and key.tenant == "shop"
+    listed = runner.invoke(app, ["keys", "list"])
+    assert key.id in listed.output and plaintext not in listed.output
+    assert runner.invoke(app, ["keys", "revoke", key.id]).exit_code == 0
+    assert authenticate(plaintext) is None
