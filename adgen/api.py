@@ -111,20 +111,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     _add_error_handlers(app)
     _add_routes(app)
     if settings.ui:
-        mount_ui(app)
+        mount_ui(app, settings.model)
     return app
 
 
-def mount_ui(app: FastAPI) -> bool:
-    """Mount the Gradio app (adgen.ui.build_ui) at /ui when gradio and the UI module are installed."""
+def mount_ui(app: FastAPI, model: str | None = None) -> bool:
+    """Mount the Gradio app (adgen.ui.mount_ui) at /ui when gradio is installed."""
     try:
-        import gradio as gr
-
-        from adgen.ui import build_ui
+        from adgen.ui import mount_ui as mount_gradio
     except ImportError as exc:
         log.info("no UI at /ui (%s)", exc)
         return False
-    gr.mount_gradio_app(app, build_ui(), path="/ui")
+    mount_gradio(app, path="/ui", model=model)
     return True
 
 

@@ -264,18 +264,17 @@ def test_openapi_documents_fields_and_examples(make_client):
 
 
 def test_ui_is_mounted_at_ui_when_available(monkeypatch):
-    """The hook for the Gradio app: adgen.ui.build_ui() mounted at /ui; skipped when not installed."""
+    """The hook for the Gradio app: adgen.ui.mount_ui(app, path="/ui"); skipped when it cannot import."""
     import sys
     import types
 
     from adgen.api import mount_ui
 
     mounted = []
-    gradio = types.SimpleNamespace(mount_gradio_app=lambda app, blocks, path: mounted.append((blocks, path)))
-    monkeypatch.setitem(sys.modules, "gradio", gradio)
-    monkeypatch.setitem(sys.modules, "adgen.ui", types.SimpleNamespace(build_ui=lambda: "blocks"))
-    assert mount_ui(object()) and mounted == [("blocks", "/ui")]
-    monkeypatch.setitem(sys.modules, "adgen.ui", None)  # not installed: import fails, no mount
+    fake_ui = types.SimpleNamespace(mount_ui=lambda app, path, model: mounted.append((path, model)))
+    monkeypatch.setitem(sys.modules, "adgen.ui", fake_ui)
+    assert mount_ui(object(), "m") and mounted == [("/ui", "m")]
+    monkeypatch.setitem(sys.modules, "adgen.ui", None)  # gradio missing: the import fails, nothing mounted
     assert not mount_ui(object())
 
 
