@@ -293,3 +293,10 @@ def test_keys_cli_creates_lists_and_revokes():
     assert key.id in listed.output and plaintext not in listed.output
     assert runner.invoke(app, ["keys", "revoke", key.id]).exit_code == 0
     assert authenticate(plaintext) is None
+
+
+def test_real_ui_mounts_beside_the_api(make_client):
+    pytest.importorskip("gradio")
+    client = make_client(ui=True)
+    assert client.get("/ui/").status_code == 200
+    assert "/ui" not in "".join(client.get("/openapi.json").json()["paths"])  # the API document stays the API's
