@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adgen.commands.batch import batch_command
 from adgen.errors import AdgenError
 
 app = typer.Typer(help="adgen: product specs in, on-brand, compliance-checked marketing images out.",
@@ -89,6 +90,9 @@ def check_command(
     else:
         _print_findings(report, title=str(image))
     raise typer.Exit(EXIT_FAILED_RULE if report.verdict == "fail" else EXIT_OK)
+
+
+app.command("batch")(batch_command)
 
 
 @app.command()

@@ -222,3 +222,50 @@ def _device() -> str:
 def _dtype_name(device: str) -> str:
     return "float16" if device.startswith("cuda") else "float32"
 
+
+# -- Batched generation (the CSV batch) --------------------------------------------------------
+
+def generate_many(prompts: list[Prompt], requests: list[ResolvedRequest]) -> list[Image.Image]:
+    """Render the plates of several requests, one pipeline call per group that can share a batch.
+
+    One CPU generator per item keeps each plate's noise its own. The pipeline's arithmetic is not
+    bit-identical across batch sizes (nor CPU thread counts), so callers keep the composition of a
+    micro-batch fixed by their plan: the same items always share the same call.
+    """
+    plates: list[Image.Image | None] = [None] * len(requests)
+    groups: dict[tuple, list[int]] = {}
+    for index, request in enumerate(requests):
+        if request.format.marketplace:
+            plates[index] = Image.new("RGB", request.format.size.as_tuple(), WHITE)
+            continue
+        key = (request.model, request.adapter_path, request.adapter_weight, request.brand.id,
+               request.steps, request.guidance, request.format.size.as_tuple())
+        groups.setdefault(key, []).append(index)
+    for indices in groups.values():
+        if len(indices) == 1:  # exactly what `adgen generate` makes for the same recipe
+            plates[indices[0]] = generate(prompts[indices[0]], requests[indices[0]])
+            continue
+        for index, plate in zip(indices, _generate_group([prompts[i] for i in indices],
+                                                          [requests[i] for i in indices])):
+            plates[index] = plate
+    return plates
+
+
+def _generate_group(prompts: list[Prompt], requests: list[ResolvedRequest]) -> list[Image.Image]:
+    import torch
+
+    first = requests[0]
+    pipe = load_pipeline(first.model)
+    adapter = None
+    if first.adapter_path is not None:
+        adapter = (first.brand.id, first.adapter_path, first.adapter_weight, first.adapter_trigger)
+    _activate_adapter(pipe, adapter)
+    width, height = plate_size(native_side(pipe), first.format.size, pipe.vae_scale_factor)
+    generators = [torch.Generator("cpu").manual_seed(request.seed) for request in requests]
+    negatives = [prompt.negative for prompt in prompts]
+    with torch.inference_mode():
+        result = pipe(prompt=[prompt.text for prompt in prompts],
+                      negative_prompt=negatives if any(negatives) else None,
+                      width=width, height=height, num_inference_steps=first.steps,
+                      guidance_scale=first.guidance, generator=generators, output_type="pil")
+    return [image.convert("RGB") for image in result.images]

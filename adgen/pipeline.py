@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from adgen import __version__
 from adgen.brand import BrandKit
 from adgen.compliance import CheckSubject, Report, check
@@ -34,8 +36,13 @@ class AssetResult:
         return self.report.verdict
 
 
-def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None = None) -> AssetResult:
-    """Make, check and (when out_dir is given) export one asset."""
+def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None = None,
+        plate: Image.Image | None = None) -> AssetResult:
+    """Make, check and (when out_dir is given) export one asset.
+
+    plate: the request's background, already generated (the CSV batch renders plates in
+    micro-batches with generation.generate_many and finishes each asset in a worker process).
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -52,7 +59,7 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     prompt = build_prompt(resolved)
     lap("prompt")
     # 3. generate
-    plate = generate(prompt, resolved)
+    plate = generate(prompt, resolved) if plate is None else plate
     lap("generate")
     # 4. compose
     composition = compose(plate, resolved)
