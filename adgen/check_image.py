@@ -31,15 +31,36 @@ def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file:
     return check(subject)
 
 
+def check_image_bytes(data: bytes, image, *, brand: str, format_id: str, copy: dict | None = None,
+                      locale: str = "en-US", category: str = "general") -> Report:
+    """Check an image already in memory (an upload): its encoded bytes and the decoded PIL image.
+
+    The caller decodes (and so bounds bytes and pixels, see adgen.limits.decode_image).
+    """
+    kit = load_brand(brand)
+    fmt = get_format(format_id)
+    file_type = PIL_TO_FILE_TYPE.get(image.format or "", (image.format or "unknown").lower())
+    subject = CheckSubject(image=image.convert("RGB"), format=fmt, brand=kit, locale=locale, category=category,
+                           copy=validate_copy(copy or {}, file=None), composition=None, encoded=data,
+                           file_type=file_type)
+    return check(subject)
+
+
 def _read_copy(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read copy JSON: {exc}", file=str(path)) from None
+    return validate_copy(data, file=str(path))
+
+
+def validate_copy(data: object, *, file: str | None, field: str = "copy") -> dict[str, str]:
+    """The copy strings of a JSON object with only the known fields."""
     if not isinstance(data, dict):
-        raise InputError("copy must be a JSON object", file=str(path))
+        raise InputError("copy must be a JSON object", file=file, field=field if file is None else None)
     unknown = set(data) - set(COPY_FIELDS)
     if unknown:
-        raise InputError(f"unknown copy field (known: {', '.join(COPY_FIELDS)})", file=str(path),
-                         field=sorted(unknown)[0], value=data[sorted(unknown)[0]])
+        name = sorted(unknown)[0]
+        raise InputError(f"unknown copy field (known: {', '.join(COPY_FIELDS)})", file=file,
+                         field=name if file else f"{field}.{name}", value=data[name])
     return {key: str(value) for key, value in data.items() if value}

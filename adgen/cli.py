@@ -283,3 +283,10 @@ def _print_findings(report, title: str) -> None:
 from adgen.commands.ui import ui as _ui_command  # noqa: E402  (the command imports gradio only when run)
 
 app.command("ui")(_ui_command)
+
+# The HTTP service and its API keys (imports are light: heavy ones happen inside the commands).
+from adgen.commands.apikeys import keys_app  # noqa: E402
+from adgen.commands.serve import serve  # noqa: E402
+
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")

@@ -1,0 +1,146 @@
+"""HTTP request and response bodies: frozen models whose descriptions and examples make /docs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adgen.spec import ProductSpec
+
+EXAMPLE_PRODUCT = {
+    "sku": "NW-CB-001", "name": "Northwind Cold Brew Dark Roast",
+    "headline": "Smooth cold brew, ready when you are", "subhead": "Slow-steeped for 18 hours.",
+    "price": "14.99", "currency": "USD", "cta": "Shop now", "category": "coffee", "locale": "en-US",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JobProduct(ProductSpec):
+    """A product spec as a remote caller sends it: the image travels as bytes, never as a path."""
+
+    # A server-local path from a remote caller would let it read any file the server can, so
+    # the API takes the image's bytes; they are decoded with size limits and stored per job.
+    product_image: str | None = Field(
+        None, max_length=14_000_000,
+        description="Base64 of a PNG, JPEG or WebP cut-out or photo (a `data:image/...;base64,` URL is also "
+                    "accepted). Not a path: server-local paths are refused. Omit for a product-less layout.")
+
+
+class JobCreate(_Frozen):
+    """Make every (product, format, variant) asset of a product list in one brand."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [{
+        "products": [EXAMPLE_PRODUCT], "brand": "northwind", "formats": ["ig-square", "iab-300x250"],
+        "variants": 1, "seed": 7, "callback_url": "https://hooks.example.com/adgen"}]})
+
+    products: list[JobProduct] = Field(min_length=1, max_length=100, description="Products to advertise (same "
+                                       "fields as a product spec file); skus must differ within a job.")
+    brand: str = Field(max_length=64, description="Brand kit id; the API key must be scoped to it.")
+    formats: list[str] = Field(["ig-square"], min_length=1, max_length=20, description="Format ids (GET /v1/formats).")
+    variants: int = Field(1, ge=1, le=8, description="Variants per product and format.")
+    seed: int = Field(0, ge=0, lt=2**31, description="Base seed; each asset derives its own, so results are repeatable.")
+    callback_url: str | None = Field(None, max_length=2000, description="POSTed a signed JSON document when the "
+                                     "job is done or failed. Its host must be on the server's allow-list.")
+
+
+class JobAccepted(_Frozen):
+    id: str = Field(description="Job id.", examples=["job_5f0c2a9e41b7d3c8a6e2"])
+    status: Literal["queued", "running", "done", "failed"] = Field(description="State when this answer was made.")
+    status_url: str = Field(description="Where to poll the job (GET, same API key).",
+                            examples=["/v1/jobs/job_5f0c2a9e41b7d3c8a6e2"])
+
+
+class FindingOut(_Frozen):
+    rule: str = Field(description="Stable rule id, e.g. text.contrast.")
+    status: Literal["pass", "warn", "fail", "skip"]
+    severity: str = Field(description="error, warning or info.")
+    message: str
+    measured: Any = Field(None, description="What was measured, in the rule's unit.")
+    threshold: Any = Field(None, description="The limit it was held to.")
+    element: str | None = Field(None, description="Layer the finding is about, e.g. headline, logo.")
+    box: list[int] | None = Field(None, description="Where, as [left, top, right, bottom] px.")
+
+
+class ReportOut(_Frozen):
+    verdict: Literal["pass", "warn", "fail"] = Field(description="Worst status over the findings.")
+    findings: list[FindingOut]
+    attempts: list[dict] = Field([], description="Encoding attempts made to meet the file-size limit.")
+
+
+class AssetOut(_Frozen):
+    id: str = Field(description="Asset id; stable for (job, sku, format, variant).")
+    sku: str
+    format: str
+    variant: int
+    verdict: Literal["pass", "warn", "fail"]
+    url: str = Field(description="GET it for the image bytes (same API key).", examples=["/v1/assets/ast_9d1e0b"])
+    report: ReportOut
+
+
+class Progress(_Frozen):
+    done: int = Field(description="Assets made so far.")
+    total: int = Field(description="Assets the job will make.")
+
+
+class WebhookOut(_Frozen):
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    outcome: str | None = Field(None, description="Last HTTP status or network error.")
+
+
+class ErrorDetail(_Frozen):
+    code: str = Field(description="Machine-readable reason, e.g. invalid, forbidden, not_found, rate_limited.")
+    message: str
+    field: str | None = Field(None, description="The request field at fault, dotted: products.0.sku.")
+    value: Any = Field(None, description="The offending value, when it is safe to echo.")
+
+
+class ErrorBody(_Frozen):
+    error: ErrorDetail
+
+
+class JobOut(_Frozen):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    brand: str
+    progress: Progress
+    assets: list[AssetOut] = Field(description="Assets made so far, in plan order.")
+    error: ErrorDetail | None = Field(None, description="Why the job failed.")
+    webhook: WebhookOut | None = Field(None, description="Callback delivery, when a callback_url was given.")
+    created_at: float = Field(description="Unix seconds.")
+    updated_at: float = Field(description="Unix seconds.")
+
+
+class BrandOut(_Frozen):
+    id: str
+    name: str
+    locales: list[str]
+    palette: dict[str, str] = Field(description="Colour role to hex.")
+
+
+class SafeAreaOut(_Frozen):
+    top: float
+    right: float
+    bottom: float
+    left: float
+
+
+class FormatOut(_Frozen):
+    id: str
+    channel: str
+    width: int = Field(description="px")
+    height: int = Field(description="px")
+    max_kb: int = Field(description="File-size limit, KB.")
+    file_types: list[str]
+    template: str
+    safe_area: SafeAreaOut = Field(description="Margins kept free of text, fractions of the side (0-1).")
+
+
+class Health(_Frozen):
+    status: str
+    model: str | None = None
+    detail: str | None = None
