@@ -1,4 +1,4 @@
-"""Checking any image file (adgen's or not) with the rules that need no layers."""
+"""Checking any image file (adgen's or not): rules that need layers use the text lines OCR finds."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ PIL_TO_FILE_TYPE = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
 
 def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file: Path | None,
                      locale: str = "en-US", category: str = "general") -> Report:
-    """Load the image and its copy, then run the registry over them."""
+    """Load the image and its copy, reconstruct text layers by OCR, then run the registry over them."""
     from PIL import Image
 
     kit = load_brand(brand)
@@ -25,9 +25,12 @@ def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file:
     image = load_artwork(image_path, "image").convert("RGB")
     with Image.open(image_path) as handle:
         file_type = PIL_TO_FILE_TYPE.get(handle.format or "", (handle.format or "unknown").lower())
+    from adgen.compliance.ocr_layers import layers_from_ocr
+
     copy = _read_copy(copy_file) if copy_file else {}
     subject = CheckSubject(image=image, format=fmt, brand=kit, locale=locale, category=category, copy=copy,
-                           composition=None, encoded=image_path.read_bytes(), file_type=file_type)
+                           composition=layers_from_ocr(image), layers_from_ocr=True,
+                           encoded=image_path.read_bytes(), file_type=file_type)
     return check(subject)
 
 

@@ -11,12 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adgen.commands import keys
 from adgen.errors import AdgenError
 
 app = typer.Typer(help="adgen: product specs in, on-brand, compliance-checked marketing images out.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err_console = Console(stderr=True)
+app.add_typer(keys.app, name="keys")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -47,12 +47,12 @@ def no_text(subject: CheckSubject) -> list[Finding]:
     """marketplace.no-text: OCR finds no text once the product itself (whose label may read) is painted white."""
     if not subject.format.marketplace:
         return [Finding("marketplace.no-text", "skip", "error", "not a marketplace main image")]
-    from adgen.ocr import detect_text
+    from adgen.compliance.ocr_rules import detect_scaled
 
     image = subject.final_image.copy()
     image.paste((WHITE,) * 3, mask=Image.fromarray(_product_mask(subject, dilate_px=2)))
     min_score = subject.threshold("marketplace.no-text.min_score")
-    lines = [line for line in detect_text(image, min_score=min_score) if line.text.strip()]
+    lines = [line for line in detect_scaled(image, min_score) if line.text.strip()]
     if not lines:
         return [Finding("marketplace.no-text", "pass", "error", "no text outside the product", measured=0,
                         threshold=min_score)]

@@ -35,10 +35,13 @@ def palette(subject: CheckSubject) -> list[Finding]:
 
 
 def delta_e00(rgb_a, rgb_b) -> np.ndarray:
-    """CIEDE2000 between sRGB colours (0-255, ... x 3), D65 2-degree observer."""
-    colour = _colour()
-    lab = [colour.XYZ_to_Lab(colour.sRGB_to_XYZ(np.asarray(c, dtype=float) / 255.0)) for c in (rgb_a, rgb_b)]
-    return np.asarray(colour.delta_E(lab[0], lab[1], method="CIE 2000"))
+    """CIEDE2000 (Sharma et al. 2005) between sRGB colours (0-255, ... x 3), D65 2-degree observer."""
+    # scikit-image's, not colour-science's: the same formula (tests cross-check them), and
+    # importing colour-science costs ~3 s, on every `adgen check`.
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    lab_a, lab_b = (rgb2lab(np.asarray(c, dtype=float).reshape(-1, 1, 3) / 255.0) for c in (rgb_a, rgb_b))
+    return deltaE_ciede2000(lab_a, lab_b).reshape(-1)
 
 
 def nearest_palette_role(hex_value: str, palette_hex: dict[str, str]) -> tuple[str, float]:
@@ -95,11 +98,3 @@ def _plate_advisory(subject: CheckSubject) -> list[Finding]:
                                 measured=round(de, 2), threshold=max_de, element="plate"))
     return findings
 
-
-def _colour():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # colour-science warns that matplotlib is absent; plotting is unused
-        import colour
-    return colour

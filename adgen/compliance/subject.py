@@ -9,7 +9,7 @@ from functools import cached_property
 from PIL import Image
 
 from adgen.brand import BrandKit
-from adgen.composition import Composition, PlacedLayer
+from adgen.composition import Composition
 from adgen.compliance.thresholds import threshold
 from adgen.formats import Format
 
@@ -48,13 +48,3 @@ class CheckSubject:
                 return handle.convert("RGB")
         except OSError:
             return self.image.convert("RGB")
-
-    def read_layer(self, layer: PlacedLayer):
-        """OCR of one placed text layer on the final pixels (crop recognition), cached per layer."""
-        from adgen.ocr import read_box
-
-        cache = self.__dict__.setdefault("_ocr_reads", {})
-        key = (layer.name, layer.box)
-        if key not in cache:
-            cache[key] = read_box(self.final_image, layer.box, locale=self.locale, multiline=len(layer.lines) > 1)
-        return cache[key]
