@@ -2,8 +2,8 @@
 times, re-encoding and re-checking after each round, and records every attempt in the report.
 
 Fixes never shorten the copy. They regenerate the plate with the next seed (stray text, nsfw),
-re-lay out with a smaller floor that still meets text.min-size (overflow), put the text on a
-palette scrim (contrast), or make the file smaller (PNG over the limit: JPEG where the format
+re-lay out with a smaller floor that still meets text.min-size (overflow), recolour the text
+from the palette or put it on a palette scrim (contrast), or make the file smaller (PNG over the limit: JPEG where the format
 takes it, else a palette PNG).
 """
 
@@ -111,7 +111,7 @@ def _fixes_for(report: Report) -> list[tuple[Fix, list[Finding]]]:
 
 def _fixable(fix: Fix, finding: Finding) -> bool:
     # label.ai-visible fails for size or overflow too; a scrim only mends its contrast.
-    return fix.name != "scrim" or finding.rule != "label.ai-visible" or "contrast" in finding.message
+    return fix.name != "recolour-or-scrim" or finding.rule != "label.ai-visible" or "contrast" in finding.message
 
 
 def _next_seed(draft: Draft, findings: list[Finding], round_number: int) -> Draft:
@@ -149,22 +149,26 @@ def _relayout(draft: Draft, findings: list[Finding], round_number: int) -> Draft
     return replace(draft, resolved=resolved, composition=compose(draft.plate, resolved))
 
 
-def _scrim(draft: Draft, findings: list[Finding], round_number: int) -> Draft | None:
-    """Put each low-contrast text on an opaque scrim from the palette (or black/white), redrawing its glyphs."""
+def _recolour_or_scrim(draft: Draft, findings: list[Finding], round_number: int) -> Draft | None:
+    """Low-contrast text: another palette text colour if one reads on what is behind it, else a palette scrim."""
     image = draft.composition.image.copy()
     layers = {layer.name: layer for layer in draft.composition.layers}
-    candidates = list(draft.resolved.brand.colors.values()) + [Color(0, 0, 0), Color(255, 255, 255)]
-    for name in {f.element for f in findings}:
+    palette = list(draft.resolved.brand.colors.values())
+    neutrals = [Color(0, 0, 0), Color(255, 255, 255)]
+    for name in sorted({f.element for f in findings if f.element}):
         layer = layers.get(name)
-        if layer is None or layer.glyph_mask is None or not layer.color:
+        if layer is None or layer.glyph_mask is None:
             continue
-        needed = max(f.threshold if isinstance(f.threshold, (int, float)) else f.threshold.get("contrast", 4.5)
-                     for f in findings if f.element == name) * SCRIM_MARGIN
-        text, scrim = _colour_pair(Color.from_hex(layer.color), candidates, needed)
+        needed = max(_contrast_threshold(f) for f in findings if f.element == name) * SCRIM_MARGIN
+        recoloured = _recolour(image, layer, palette + neutrals, needed)
+        if recoloured is not None:
+            image, text = recoloured
+            layers[name] = replace(layer, color=text.hex, notes=layer.notes + (f"recoloured {text.hex} by the contrast fix",))
+            continue
+        text, scrim = _colour_pair(palette, neutrals, needed)
         pad = max(3, round((layer.font_size_px or 12) * 0.3))
         ImageDraw.Draw(image).rounded_rectangle(layer.box.expand(pad).as_tuple(), radius=pad, fill=scrim.as_tuple())
-        image.paste(Image.new("RGB", layer.glyph_mask.size, text.as_tuple()), layer.box.as_tuple()[:2],
-                    layer.glyph_mask)
+        image.paste(Image.new("RGB", layer.glyph_mask.size, text.as_tuple()), layer.box.as_tuple()[:2], layer.glyph_mask)
         layers[name] = replace(layer, color=text.hex, scrim=scrim.hex,
                                contrast_ratio=round(contrast_ratio(text.as_tuple(), scrim.as_tuple()), 3),
                                notes=layer.notes + (f"scrim {scrim.hex} added by the contrast fix",))
@@ -175,13 +179,33 @@ def _scrim(draft: Draft, findings: list[Finding], round_number: int) -> Draft | 
     return replace(draft, composition=composition)
 
 
-def _colour_pair(text: Color, candidates: list[Color], needed: float) -> tuple[Color, Color]:
-    """Keep the text colour when some scrim gives it the contrast; else the best pair of candidates."""
-    best_scrim = max(candidates, key=lambda c: contrast_ratio(text.as_tuple(), c.as_tuple()))
-    if contrast_ratio(text.as_tuple(), best_scrim.as_tuple()) >= needed:
-        return text, best_scrim
-    pairs = [(t, s) for t in candidates for s in candidates if t != s]
-    return max(pairs, key=lambda p: contrast_ratio(p[0].as_tuple(), p[1].as_tuple()))
+def _contrast_threshold(finding: Finding) -> float:
+    # label.ai-visible's threshold holds the font size too.
+    return finding.threshold["contrast"] if isinstance(finding.threshold, dict) else float(finding.threshold)
+
+
+def _recolour(image: Image.Image, layer, candidates: list[Color], needed: float):
+    """The first candidate (palette first) whose glyphs, repainted, measure `needed` on the real pixels."""
+    from adgen.compliance.text_rules import measure_contrast
+
+    for colour in candidates:
+        trial = image.copy()
+        trial.paste(Image.new("RGB", layer.glyph_mask.size, colour.as_tuple()), layer.box.as_tuple()[:2], layer.glyph_mask)
+        ratio = measure_contrast(trial, layer.box, layer.glyph_mask, colour.hex)
+        if ratio is not None and ratio >= needed:
+            return trial, colour
+    return None
+
+
+def _colour_pair(palette: list[Color], neutrals: list[Color], needed: float) -> tuple[Color, Color]:
+    """Text and scrim colours: both from the palette if a pair reaches `needed`, then with one neutral, else the best."""
+    ratio = lambda pair: contrast_ratio(pair[0].as_tuple(), pair[1].as_tuple())  # noqa: E731
+    for pool in (palette, palette + neutrals):
+        pairs = [(t, s) for t in pool for s in pool if t != s and ratio((t, s)) >= needed]
+        if pairs:
+            return max(pairs, key=lambda p: (p[1] in palette, ratio(p)))
+    everything = palette + neutrals
+    return max(((t, s) for t in everything for s in everything if t != s), key=ratio)
 
 
 def _smaller_file(draft: Draft, findings: list[Finding], round_number: int) -> Draft | None:
@@ -198,6 +222,6 @@ def _smaller_file(draft: Draft, findings: list[Finding], round_number: int) -> D
 FIXES: tuple[Fix, ...] = (
     Fix("next-seed", ("background.stray-text", "safety.nsfw"), 0, _next_seed),
     Fix("relayout", ("text.overflow",), 1, _relayout),
-    Fix("scrim", ("text.contrast", "label.ai-visible"), 2, _scrim),
+    Fix("recolour-or-scrim", ("text.contrast", "label.ai-visible"), 2, _recolour_or_scrim),
     Fix("smaller-file", ("format.file-size",), 3, _smaller_file),
 )
