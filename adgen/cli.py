@@ -67,6 +67,7 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output 
         code = max(code, _make_assets([(spec, entry["brand"])], entry["formats"], entry.get("variants", 1),
                                       seed, None, None, out, manifest_name=None))
     _write_demo_manifest(out)
+    _print_evidence(out)
     raise typer.Exit(EXIT_OK if code != EXIT_BAD_INPUT else code)
 
 
@@ -157,6 +158,8 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
     if manifest_name:
         write_manifest(rows, out)
     _print_summary(results, out)
+    if manifest_name:
+        _print_evidence(out)
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
 
 
@@ -174,6 +177,13 @@ def _write_demo_manifest(out: Path) -> None:
                                 report=str(report_path.relative_to(out))))
     path = write_manifest(rows, out)
     console.print(f"manifest: {path}")
+
+
+def _print_evidence(out: Path) -> None:
+    from adgen.evidence import write_evidence
+
+    html_path, sheet_path = write_evidence(out)
+    console.print(f"report: {html_path}\ncontact sheet: {sheet_path}", highlight=False)
 
 
 def _print_summary(results, out: Path) -> None:

@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 app = typer.Typer(help="Signing keys for C2PA manifests.", no_args_is_help=True)
-console = Console()
 
 
 @app.command("init-signing")
@@ -18,17 +16,18 @@ def init_signing_command(
                                             help="Folder for the key and chain (default ADGEN_HOME/keys)."),
 ) -> None:
     """Make a local CA and an ES256 signing certificate, unless a key and chain are there already."""
+    # Plain echo, not rich: paths must not be wrapped, so they can be copied.
     from adgen.settings import adgen_home
     from adgen.signing import CA_FILE, KEY_FILE, init_signing
 
     folder = keys_dir or adgen_home() / "keys"
     existed = (folder / KEY_FILE).is_file()
     key_path, chain_path = init_signing(folder)
-    console.print(f"{'kept existing' if existed else 'made'} signing key: {key_path}", highlight=False)
-    console.print(f"certificate chain: {chain_path}", highlight=False)
+    typer.echo(f"{'kept existing' if existed else 'made'} signing key: {key_path}")
+    typer.echo(f"certificate chain: {chain_path}")
     ca_path = key_path.parent / CA_FILE
     if ca_path.is_file():
-        console.print(f"local CA (give it to verifiers as a trust anchor): {ca_path}", highlight=False)
+        typer.echo(f"local CA (give it to verifiers as a trust anchor): {ca_path}")
     if keys_dir is not None and keys_dir.resolve() != (adgen_home() / "keys").resolve():
-        console.print(f"adgen signs with ADGEN_HOME/keys; point ADGEN_HOME at {folder.parent} "
-                      "or copy the files there to use these.", highlight=False)
+        typer.echo(f"adgen signs with ADGEN_HOME/keys; point ADGEN_HOME at {folder.parent} "
+                   "or copy the files there to use these.")
