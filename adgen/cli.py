@@ -93,6 +93,47 @@ def check_command(
 
 
 @app.command()
+def plate(
+    prompt: str = typer.Option(..., "--prompt", help="Prompt for the background plate."),
+    out: Path = typer.Option(..., "--out", "-o", help="PNG file to write."),
+    brand: Optional[str] = typer.Option(None, "--brand", "-b", help="Apply this brand's adapter and style words."),
+    size: str = typer.Option("1080x1080", "--size", help="Target WxH: sets the plate's aspect (the model renders at its native area)."),
+    seed: int = typer.Option(0, "--seed", "-s", min=0),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model; default adgen-tiny."),
+    steps: Optional[int] = typer.Option(None, "--steps"),
+    guidance: Optional[float] = typer.Option(None, "--guidance"),
+) -> None:
+    """Write the raw background plate for a prompt: for previews and for checking a model."""
+    from adgen.errors import InputError
+    from adgen.generation import render_plate
+    from adgen.geometry import Size
+    from adgen.request import DEFAULT_MODEL, model_defaults
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise InputError("size must look like 1080x1080", field="size", value=size) from None
+    text, negative, adapter = prompt, "text, letters, words, watermark", None
+    model = model or DEFAULT_MODEL
+    if brand:
+        from adgen.brand import load_brand
+
+        kit = load_brand(brand)
+        text = ", ".join([prompt, *kit.style.words])
+        negative = kit.style.negative
+        if kit.adapter and kit.adapter_path.is_file():
+            text = f"{kit.adapter.trigger}, {text}" if kit.adapter.trigger else text
+            adapter = (kit.id, kit.adapter_path, kit.adapter.weight, kit.adapter.trigger)
+    default_steps, default_guidance = model_defaults(model)
+    image = render_plate(text, negative, model=model, target=Size(width, height), seed=seed,
+                         steps=steps or default_steps, guidance=default_guidance if guidance is None else guidance,
+                         adapter=adapter)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    console.print(f"plate {image.width}x{image.height} px → {out}")
+
+
+@app.command()
 def formats() -> None:
     """List output formats."""
     from adgen.formats import all_formats

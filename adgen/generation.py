@@ -21,17 +21,27 @@ def generate(prompt: Prompt, request: ResolvedRequest) -> Image.Image:
     """Render the plate for a request, seeded by the request alone; marketplace plates are pure white."""
     if request.format.marketplace:
         return Image.new("RGB", request.format.size.as_tuple(), WHITE)
+    adapter = None
+    if request.adapter_path is not None:
+        adapter = (request.brand.id, request.adapter_path, request.adapter_weight, request.adapter_trigger)
+    return render_plate(prompt.text, prompt.negative, model=request.model, target=request.format.size,
+                        seed=request.seed, steps=request.steps, guidance=request.guidance, adapter=adapter)
+
+
+def render_plate(text: str, negative: str | None, *, model: str, target: Size, seed: int, steps: int,
+                 guidance: float, adapter: tuple | None = None) -> Image.Image:
+    """Run the model once: a plate of about its native area with the target's aspect."""
     import torch
 
-    pipe = load_pipeline(request.model)
-    _activate_adapter(pipe, request)
-    width, height = plate_size(native_side(pipe), request.format.size, pipe.vae_scale_factor)
+    pipe = load_pipeline(model)
+    _activate_adapter(pipe, adapter)
+    width, height = plate_size(native_side(pipe), target, pipe.vae_scale_factor)
     # A CPU generator makes the same noise on every device, so a recipe remakes the same plate.
-    generator = torch.Generator("cpu").manual_seed(request.seed)
+    generator = torch.Generator("cpu").manual_seed(seed)
     with torch.inference_mode():
-        result = pipe(prompt=prompt.text, negative_prompt=prompt.negative or None,
-                      width=width, height=height, num_inference_steps=request.steps,
-                      guidance_scale=request.guidance, generator=generator, output_type="pil")
+        result = pipe(prompt=text, negative_prompt=negative or None, width=width, height=height,
+                      num_inference_steps=steps, guidance_scale=guidance, generator=generator,
+                      output_type="pil")
     return result.images[0].convert("RGB")
 
 
@@ -81,6 +91,7 @@ def _hash_files(stats: tuple) -> str:
 def _load_pipeline_cached(model: str, device: str, dtype_name: str):
     import torch
 
+    _quiet_libraries()
     dtype = getattr(torch, dtype_name)
     pipe = _load(model, dtype)
     pipe = pipe.to(device)
@@ -170,16 +181,28 @@ def _model_root(model: str) -> Path | None:
         return None
 
 
-def _activate_adapter(pipe, request: ResolvedRequest) -> None:
-    if request.adapter_path is None and not _has_adapters(pipe):
+def _activate_adapter(pipe, adapter: tuple | None) -> None:
+    """Switch the resident pipeline to a brand's adapter (name, path, weight, trigger), or to none."""
+    if adapter is None and not _has_adapters(pipe):
         return
     from adgen.adapters import AdapterRef, activate_adapter
 
     ref = None
-    if request.adapter_path is not None:
-        ref = AdapterRef(name=request.brand.id, path=request.adapter_path, weight=request.adapter_weight,
-                         trigger=request.adapter_trigger)
+    if adapter is not None:
+        name, path, weight, trigger = adapter
+        ref = AdapterRef(name=name, path=path, weight=weight, trigger=trigger)
     activate_adapter(pipe, ref)
+
+
+def _quiet_libraries() -> None:
+    """diffusers/transformers print per-component bars and notices; adgen shows its own progress."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
 
 
 def _has_adapters(pipe) -> bool:

@@ -288,7 +288,7 @@ def _xmp_packet(source_type: str, tc260: dict) -> bytes:
 
 def _encode(image: Image.Image, ext: str, *, quality: int | None, optimize: bool,
             xmp: bytes) -> bytes:
-    from PIL import PngImagePlugin
+    from PIL import ImageFile, PngImagePlugin
 
     out = io.BytesIO()
     if ext == "png":
@@ -300,8 +300,10 @@ def _encode(image: Image.Image, ext: str, *, quality: int | None, optimize: bool
         q = 90 if quality is None else quality
         if not 1 <= q <= 100:
             raise InputError("JPEG quality must be 1-100", field="quality", value=quality)
-        # Same settings as adgen.encoding: full-resolution chroma at high quality keeps
-        # coloured type crisp; below 90 the bytes matter more.
+        # Full-resolution chroma at high quality keeps coloured type crisp; below 90 the
+        # bytes matter more. Pillow sizes the optimize/progressive buffer at w*h bytes, which
+        # busy images at q>=90 outgrow ("Suspension not allowed here"): give it 3 bytes a pixel.
+        ImageFile.MAXBLOCK = max(ImageFile.MAXBLOCK, 3 * image.width * image.height)
         image.save(out, "JPEG", quality=q, optimize=optimize, progressive=True,
                    subsampling="4:4:4" if q >= 90 else "4:2:0", xmp=xmp)
     return out.getvalue()

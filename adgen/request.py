@@ -62,7 +62,7 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
     kit = brand or load_brand(request.brand)
     fmt = get_format(request.format)
     model = request.model or DEFAULT_MODEL
-    steps, guidance = _model_defaults(model)
+    steps, guidance = model_defaults(model)
     adapter_path = kit.adapter_path if (request.use_adapter and kit.adapter) else None
     if adapter_path is not None and not adapter_path.is_file():
         adapter_path = None  # the kit names an adapter that is not trained yet: plain base model
@@ -85,7 +85,7 @@ def derive_seed(base_seed: int, sku: str, format_id: str, variant: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def _model_defaults(model: str) -> tuple[int, float]:
+def model_defaults(model: str) -> tuple[int, float]:
     """Steps and guidance that suit a model class (Turbo-class models want 1-4 steps, no CFG)."""
     name = model.lower()
     if "turbo" in name or "lightning" in name:

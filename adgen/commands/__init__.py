@@ -1,1 +1,1 @@
-"""Command groups registered on the CLI app in adgen.cli, one module per group."""
+"""CLI command groups, each registered explicitly in adgen/cli.py."""
