@@ -89,8 +89,7 @@ def test_overflow_is_relaid_out_with_a_smaller_floor_never_shorter_copy(cold_bre
 
 
 def test_png_over_the_limit_switches_to_jpeg(cold_brew, model):
-    # Smooth noise: far over 150 KB as PNG, fine as JPEG (raw per-pixel noise overflows Pillow's
-    # progressive JPEG buffer: "broken data stream", a Pillow limit no real plate reaches).
+    # Smooth noise: far over 150 KB as PNG, well under it as JPEG.
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (150, 75, 3), dtype=np.uint8)).resize(
         (300, 600), Image.Resampling.BICUBIC)
     draft = draft_for(cold_brew, model, fmt="iab-300x600", plate=noise, file_type="png")
