@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import keys
+from adgen.commands import keys, rules
 from adgen.errors import AdgenError
 
 app = typer.Typer(help="adgen: product specs in, on-brand, compliance-checked marketing images out.",
@@ -19,6 +19,7 @@ app = typer.Typer(help="adgen: product specs in, on-brand, compliance-checked ma
 console = Console()
 err_console = Console(stderr=True)
 app.add_typer(keys.app, name="keys")
+app.add_typer(rules.app, name="rules")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 

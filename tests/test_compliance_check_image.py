@@ -82,3 +82,16 @@ def test_keys_init_signing_prints_where_the_files_went(tmp_path):
     assert "signer.key" in result.output and "signer-chain.pem" in result.output
     again = CliRunner().invoke(app, ["keys", "init-signing", "--dir", str(tmp_path / "keys")])
     assert again.exit_code == 0 and "kept existing" in again.output
+
+
+def test_rules_command_prints_every_rule_with_its_defaults():
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+    from adgen.compliance import RULES
+
+    result = CliRunner().invoke(app, ["rules"], env={"COLUMNS": "240"})
+    assert result.exit_code == 0, result.output
+    for rule in RULES:
+        assert rule.id in result.output
+    assert "max_cer 0.05" in result.output and "min_ssim 0.98" in result.output
