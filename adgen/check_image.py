@@ -29,7 +29,7 @@ def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file:
 
     copy = _read_copy(copy_file) if copy_file else {}
     subject = CheckSubject(image=image, format=fmt, brand=kit, locale=locale, category=category, copy=copy,
-                           composition=layers_from_ocr(image), layers_from_ocr=True,
+                           composition=layers_from_ocr(image, (kit.id, kit.name)), layers_from_ocr=True,
                            encoded=image_path.read_bytes(), file_type=file_type)
     return check(subject)
 
