@@ -43,12 +43,14 @@ def generate(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Diffusers folder, .safetensors file or cached hub id; default adgen-tiny."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default per model)."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
+    svg: bool = typer.Option(False, "--svg", help="Also write a layered SVG beside each asset."),
+    cmyk: bool = typer.Option(False, "--cmyk", help="Print formats (e.g. pack-front): also write CMYK .tif and .pdf."),
 ) -> None:
     """Make checked assets for one product in each format."""
     from adgen.spec import load_product
 
     spec = load_product(product)
-    code = _make_assets([(spec, brand)], format, variants, seed, model, steps, out)
+    code = _make_assets([(spec, brand)], format, variants, seed, model, steps, out, svg=svg, cmyk=cmyk)
     raise typer.Exit(code)
 
 
@@ -139,11 +141,28 @@ def formats() -> None:
     """List output formats."""
     from adgen.formats import all_formats
 
-    table = Table("id", "channel", "size px", "safe area (t r b l)", "max KB", "types", "template")
+    table = Table("id", "channel", "size px", "print size", "safe area (t r b l)", "max KB", "types", "template")
     for f in all_formats().values():
         s = f.safe_area
-        table.add_row(f.id, f.channel, f"{f.width}x{f.height}", f"{s.top:.0%} {s.right:.0%} {s.bottom:.0%} {s.left:.0%}",
+        print_size = (f"{f.width_mm:g}x{f.height_mm:g} mm +{f.bleed_mm:g} bleed, {f.safe_mm:g} safe @ {f.ppi} ppi"
+                      if f.is_print else "—")
+        table.add_row(f.id, f.channel, f"{f.width}x{f.height}", print_size,
+                      f"{s.top:.1%} {s.right:.1%} {s.bottom:.1%} {s.left:.1%}",
                       str(f.max_kb), ",".join(f.file_types), f.template)
+    console.print(table)
+
+
+@app.command()
+def marks() -> None:
+    """List certification marks (artwork, minimum size, clear space, where allowed or required)."""
+    from adgen.marks import all_marks
+
+    table = Table("id", "name", "file", "min px", "clear space", "locales", "categories", "required")
+    for m in all_marks().values():
+        required = (f"{', '.join(m.required_locales)} when copy says {' / '.join(m.required_terms)}"
+                    if m.required_locales else "—")
+        table.add_row(m.id, m.name, m.file.name, str(m.min_size_px), f"{m.clear_space:.0%} of height",
+                      ", ".join(m.locales), ", ".join(m.categories), required)
     console.print(table)
 
 
@@ -164,13 +183,15 @@ def brands() -> None:
     console.print(table)
 
 
-def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, manifest_name="manifest.csv") -> int:
+def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, manifest_name="manifest.csv", *,
+                 svg: bool = False, cmyk: bool = False) -> int:
     """Validate everything up front (exit 2 before any work), then run each asset with progress."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adgen.brand import load_brand
     from adgen.formats import get_format
     from adgen.manifest import ManifestRow, write_manifest
+    from adgen.marks import marks_to_place
     from adgen.pipeline import run
     from adgen.placement import load_artwork
     from adgen.request import AssetRequest
@@ -182,6 +203,7 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
             get_format(format_id)
         if spec.product_image is not None:
             load_artwork(spec.product_image, "product_image")
+        marks_to_place(spec.marks, kit, spec.locale, spec.category)  # unknown/disallowed mark: exit 2 now
         requests += [(AssetRequest(product=spec, brand=brand_id, format=f, variant=v, seed=seed, model=model, steps=steps), kit)
                      for f in format_ids for v in range(1, variants + 1)]
     rows, results = [], []
@@ -192,6 +214,7 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
             progress.update(task, description=f"{request.product.sku} {request.format} v{request.variant}")
             result = run(request, out, brand=kit)
             results.append(result)
+            _write_extras(result, svg=svg, cmyk=cmyk)
             rows.append(ManifestRow(row=index, sku=request.product.sku, format=request.format, variant=request.variant,
                                     status="ok", verdict=result.verdict,
                                     path=str(result.files.image.relative_to(out)),
@@ -203,6 +226,25 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
     if manifest_name:
         _print_evidence(out)
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
+
+
+def _write_extras(result, *, svg: bool, cmyk: bool) -> None:
+    """Designer and press files beside the asset: layered SVG, CMYK TIFF + PDF (print formats)."""
+    if result.files is None:
+        return
+    image = result.files.image
+    if svg:
+        from adgen.svg_export import to_svg
+
+        image.with_suffix(".svg").write_text(to_svg(result.composition, result.request), encoding="utf-8")
+    if cmyk and result.request.format.is_print:
+        from adgen.print_export import print_file
+
+        for kind, suffix in (("tiff", ".cmyk.tif"), ("pdf", ".cmyk.pdf")):
+            image.with_name(image.stem + suffix).write_bytes(
+                print_file(result.composition.image, result.request.format, kind))
+    elif cmyk:
+        err_console.print(f"--cmyk: {result.request.format.id} is not a print format; no CMYK file written")
 
 
 def _write_demo_manifest(out: Path) -> None:
@@ -245,3 +287,8 @@ def _print_findings(report, title: str) -> None:
     for f in report.findings:
         table.add_row(f.rule, f"[{colors[f.status]}]{f.status}[/]", f.element or "", f.message)
     console.print(table)
+
+
+from adgen.commands.ui import ui as _ui_command  # noqa: E402  (the command imports gradio only when run)
+
+app.command("ui")(_ui_command)

@@ -27,6 +27,7 @@ class PlacedLayer:
     is_large_text: bool = False
     overflow: bool = False
     lines: tuple[str, ...] = ()
+    line_boxes: tuple[Box, ...] = ()   # text layers: each line's ink box, px (OCR reads line by line)
     source: Path | None = None   # image layers: the file whose pixels were placed
     scale: float | None = None   # image layers: source px -> placed px
     glyph_mask: Image.Image | None = field(default=None, compare=False, repr=False)  # L, size of box

@@ -14,6 +14,7 @@ from adgen.geometry import Box, Size
 from adgen.settings import PACKAGE_DIR
 
 BUILTIN_FORMATS = PACKAGE_DIR / "data" / "formats.yaml"
+MM_PER_INCH = 25.4
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class Format:
     file_types: tuple[str, ...] = ("jpeg", "png")
     safe_area: SafeArea = field(default_factory=SafeArea)
     marketplace: bool = False
+    # Print formats are sized in mm: trim size, bleed beyond the trim, safe margin inside it.
+    # width/height (px) then include the bleed, and the safe area is bleed + safe margin.
+    width_mm: float | None = None
+    height_mm: float | None = None
+    bleed_mm: float = 0.0
+    safe_mm: float = 0.0
+    ppi: int | None = None
+
+    @property
+    def is_print(self) -> bool:
+        return self.width_mm is not None
 
     @property
     def size(self) -> Size:
@@ -84,9 +96,22 @@ def _read_formats(path: Path) -> list[Format]:
     formats = []
     for index, record in enumerate(records):
         try:
+            if "width_mm" in record:
+                record = _print_record(record)
             safe = SafeArea(**record.pop("safe_area", {}))
             record["file_types"] = tuple(record.get("file_types", ("jpeg", "png")))
             formats.append(Format(safe_area=safe, **record))
-        except (TypeError, AttributeError) as exc:
+        except (TypeError, AttributeError, KeyError, ValueError, ZeroDivisionError) as exc:
             raise InputError(f"bad format record: {exc}", file=str(path), row=index + 1) from None
     return formats
+
+
+def _print_record(record: dict) -> dict:
+    """A format given in mm: pixel size at ppi including bleed; safe area = bleed + safe margin."""
+    ppi = int(record.get("ppi", 300))
+    bleed, safe = float(record.get("bleed_mm", 3.0)), float(record.get("safe_mm", 5.0))
+    full_w, full_h = float(record["width_mm"]) + 2 * bleed, float(record["height_mm"]) + 2 * bleed
+    px = {"width": round(full_w / MM_PER_INCH * ppi), "height": round(full_h / MM_PER_INCH * ppi)}
+    side, top = (bleed + safe) / full_w, (bleed + safe) / full_h
+    return {**record, **px, "ppi": ppi, "bleed_mm": bleed, "safe_mm": safe,
+            "safe_area": {"top": top, "bottom": top, "left": side, "right": side}}

@@ -29,6 +29,7 @@ class Slot:
     min_px: int = 10
     role: str = "body"  # headline | body | button: which brand font and treatment
     align: str = "left"
+    max_size: float = 0.0  # largest text size, fraction of the safe area's shorter side; 0: fill the slot
 
     def box_in(self, area: Box) -> Box:
         return Box.from_xywh(area.left + self.x * area.width, area.top + self.y * area.height,

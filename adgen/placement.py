@@ -39,13 +39,13 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
 
     A source without transparency is framed as a photo. Pixels are only resampled, never edited.
     """
-    has_alpha = artwork.getextrema()[3][0] < 255
+    has_alpha = _has_alpha(artwork)
     art = artwork if has_alpha else _framed(artwork)
     scale = min(slot.width / art.width, slot.height / art.height)
     if min_width_px and art.width * scale < min_width_px:
         scale = min_width_px / art.width
     width, height = max(1, round(art.width * scale)), max(1, round(art.height * scale))
-    resized = art.resize((width, height), Image.Resampling.LANCZOS)
+    resized = artwork_at(artwork, (width, height))
     left = slot.left if halign == "left" else slot.left + (slot.width - width) // 2
     top = slot.bottom - height if valign == "bottom" else slot.top + (slot.height - height) // 2
     out = canvas.convert("RGBA")
@@ -53,6 +53,16 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
         out.alpha_composite(_soft_shadow(resized, out.size, (left, top)))
     out.alpha_composite(resized, (left, top))
     return Placement(out.convert("RGB"), Box(left, top, left + width, top + height), scale, has_alpha)
+
+
+def artwork_at(artwork: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The exact RGBA pixels place_artwork composites for artwork at size (framed if opaque)."""
+    art = artwork if _has_alpha(artwork) else _framed(artwork)
+    return art.resize(size, Image.Resampling.LANCZOS)
+
+
+def _has_alpha(artwork: Image.Image) -> bool:
+    return artwork.getextrema()[3][0] < 255
 
 
 def _framed(photo: Image.Image) -> Image.Image:

@@ -1,4 +1,4 @@
-"""Draws the example artwork: brand logos and product cut-outs (transparent PNGs).
+"""Draws the example artwork: brand logos, product cut-outs and certification marks.
 
 Run once; the outputs are committed. Everything is drawn here with Pillow and the packaged
 Noto fonts, so the examples carry no third-party artwork.
@@ -26,6 +26,10 @@ def main() -> None:
     _tea_can((91, 127, 58), "抹茶", "MATCHA").save(images / "matcha-can.png")
     _tea_can((236, 238, 226), "茉莉花茶", "JASMINE", ink=(60, 96, 60)).save(images / "jasmine-tin.png")
     _photo().save(images / "mug-photo.jpg", quality=90)
+    marks = ROOT / "adgen/data/marks"
+    marks.mkdir(exist_ok=True)
+    for mark_id, draw in MARKS.items():
+        draw().save(marks / f"{mark_id}.png")
 
 
 def _canvas(width, height):
@@ -136,6 +140,81 @@ def _photo():
     draw.rounded_rectangle((220, 150, 380, 330), radius=18, fill=(27, 42, 65))
     draw.ellipse((360, 190, 440, 280), outline=(27, 42, 65), width=18)
     return image.filter(ImageFilter.GaussianBlur(0.6))
+
+
+# Certification marks: generic badges drawn for adgen's examples. They deliberately copy no
+# real scheme's logo (those are licensed artwork); a user drops the real file in instead.
+def _badge(fill, ring=(255, 255, 255, 255)):
+    image = _canvas(128, 128)
+    draw = ImageDraw.Draw(image)
+    s = SCALE
+    draw.ellipse((2 * s, 2 * s, 126 * s, 126 * s), fill=fill)
+    draw.ellipse((9 * s, 9 * s, 119 * s, 119 * s), outline=ring, width=3 * s)
+    return image, draw
+
+
+def _leaf(draw, cx, cy, size, fill, vein):
+    """A leaf pointing up-right: two sine-bowed edges between its base and tip, and a vein."""
+    s = SCALE
+    base, tip = np.array([cx - size, cy + size]), np.array([cx + size, cy - size])
+    normal = np.array([1.0, 1.0]) / np.sqrt(2)
+    t = np.linspace(0, 1, 40)
+    spine = base + (tip - base) * t[:, None]
+    bow = 0.42 * size * np.sin(np.pi * t)[:, None] * normal
+    outline = np.concatenate([spine + bow, (spine - bow)[::-1]])
+    draw.polygon([(x * s, y * s) for x, y in outline], fill=fill)
+    draw.line([tuple(base * s), tuple((base + (tip - base) * 0.85) * s)], fill=vein, width=3 * s)
+
+
+def _fair_trade_mark():
+    image, draw = _badge((20, 96, 110, 255))
+    s, white = SCALE, (255, 255, 255, 255)
+    # Two arcs meeting: an exchange, not any scheme's figure.
+    draw.arc((34 * s, 26 * s, 94 * s, 70 * s), 190, 350, fill=white, width=6 * s)
+    draw.polygon([(90 * s, 40 * s), (100 * s, 52 * s), (84 * s, 54 * s)], fill=white)
+    _text(draw, (64, 80), "FAIR", 20, white, weight=800)
+    _text(draw, (64, 100), "TRADE", 15, white, weight=700)
+    return _finish(image)
+
+
+def _organic_mark():
+    image, draw = _badge((74, 128, 52, 255))
+    white = (255, 255, 255, 255)
+    _leaf(draw, 64, 50, 22, white, (74, 128, 52, 255))
+    _text(draw, (64, 92), "ORGANIC", 16, white, weight=800)
+    return _finish(image)
+
+
+def _jas_style_mark():
+    image = _canvas(128, 128)
+    draw = ImageDraw.Draw(image)
+    s, green = SCALE, (40, 110, 60, 255)
+    draw.rounded_rectangle((2 * s, 2 * s, 126 * s, 126 * s), radius=18 * s, fill=(255, 255, 255, 255),
+                           outline=green, width=6 * s)
+    _text(draw, (64, 54), "有機", 42, green, weight=800, script="ja")
+    _text(draw, (64, 100), "ORGANIC", 15, green, weight=800)
+    return _finish(image)
+
+
+def _recyclable_mark():
+    image, draw = _badge((46, 92, 150, 255))
+    s, white = SCALE, (255, 255, 255, 255)
+    cx, cy, r = 64, 52, 24
+    for start in (0, 120, 240):  # three arrows chasing round a circle
+        draw.arc(((cx - r) * s, (cy - r) * s, (cx + r) * s, (cy + r) * s), start + 12, start + 98, fill=white,
+                 width=6 * s)
+        a = np.deg2rad(start + 104)
+        tip = (cx + r * np.cos(a), cy + r * np.sin(a))
+        back = np.deg2rad(start + 88)
+        base = [(cx + (r - 8) * np.cos(back), cy + (r - 8) * np.sin(back)),
+                (cx + (r + 8) * np.cos(back), cy + (r + 8) * np.sin(back))]
+        draw.polygon([(x * s, y * s) for x, y in (tip, *base)], fill=white)
+    _text(draw, (64, 96), "RECYCLABLE", 12, white, weight=800)
+    return _finish(image)
+
+
+MARKS = {"fair-trade": _fair_trade_mark, "organic": _organic_mark, "jas-organic": _jas_style_mark,
+         "recyclable": _recyclable_mark}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,8 @@
+"""The Gradio designer app: `python app.py` serves it on http://127.0.0.1:7860. No pipeline logic here."""
+
+from adgen.ui import build_ui, launch_ui
+
+demo = build_ui()
+
+if __name__ == "__main__":
+    launch_ui(demo)
