@@ -56,7 +56,10 @@ def read_layer(subject: CheckSubject, layer) -> OcrRead:
 
 
 def line_boxes(layer) -> list[Box]:
-    """The layer's ink box cut into len(lines) bands, each cut at the row with least ink near its expected place."""
+    """Each line's box: as typeset when recorded, else the ink box cut into len(lines) bands at the
+    row with least ink near each expected boundary."""
+    if getattr(layer, "line_boxes", ()):
+        return list(layer.line_boxes)
     box, count = layer.box, max(1, len(layer.lines))
     if count == 1 or layer.glyph_mask is None:
         return [box]
