@@ -29,9 +29,18 @@ def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file:
 
     copy = _read_copy(copy_file) if copy_file else {}
     subject = CheckSubject(image=image, format=fmt, brand=kit, locale=locale, category=category, copy=copy,
-                           composition=layers_from_ocr(image, (kit.id, kit.name)), layers_from_ocr=True,
+                           composition=layers_from_ocr(image, _artwork_names(kit)), layers_from_ocr=True,
                            encoded=image_path.read_bytes(), file_type=file_type)
     return check(subject)
+
+
+def _artwork_names(kit) -> tuple[str, ...]:
+    """Words the brand's own artwork spells: its name and its certification marks' names."""
+    from adgen.marks import all_marks
+
+    marks = all_marks()
+    names = [marks[m].name.split("(")[0] for m in kit.marks if m in marks]
+    return (kit.id, kit.name, *kit.marks, *names)
 
 
 def _read_copy(path: Path) -> dict[str, str]:
