@@ -71,6 +71,9 @@ class BrandKit(_Frozen):
         default_factory=dict, description="Banned terms per locale ('*' for every locale).")
     disclaimers: tuple[Disclaimer, ...] = Field((), description="Required disclaimers per category and locale.")
     marks: tuple[str, ...] = Field((), description="Certification mark ids this brand may use.")
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="Compliance threshold overrides, e.g. 'text.legible.max_cer' or "
+                                          "'text.legible.max_cer@ja-JP' (see adgen/data/thresholds.yaml).")
     kit_dir: Path = Field(Path("."), exclude=True, description="Folder the kit was loaded from.")
 
     @field_validator("palette")

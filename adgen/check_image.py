@@ -1,4 +1,4 @@
-"""Checking any image file (adgen's or not) with the rules that need no layers."""
+"""Checking any image file (adgen's or not): rules that need layers use the text lines OCR finds."""
 
 from __future__ import annotations
 
@@ -17,18 +17,15 @@ PIL_TO_FILE_TYPE = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
 
 def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file: Path | None,
                      locale: str = "en-US", category: str = "general") -> Report:
-    """Load the image and its copy, then run the registry over them."""
+    """Load the image and its copy, reconstruct text layers by OCR, then run the registry over them."""
     from PIL import Image
 
-    kit = load_brand(brand)
-    fmt = get_format(format_id)
     image = load_artwork(image_path, "image").convert("RGB")
     with Image.open(image_path) as handle:
         file_type = PIL_TO_FILE_TYPE.get(handle.format or "", (handle.format or "unknown").lower())
     copy = _read_copy(copy_file) if copy_file else {}
-    subject = CheckSubject(image=image, format=fmt, brand=kit, locale=locale, category=category, copy=copy,
-                           composition=None, encoded=image_path.read_bytes(), file_type=file_type)
-    return check(subject)
+    return _check(image, image_path.read_bytes(), file_type, brand=brand, format_id=format_id, copy=copy,
+                  locale=locale, category=category)
 
 
 def check_image_bytes(data: bytes, image, *, brand: str, format_id: str, copy: dict | None = None,
@@ -37,13 +34,30 @@ def check_image_bytes(data: bytes, image, *, brand: str, format_id: str, copy: d
 
     The caller decodes (and so bounds bytes and pixels, see adgen.limits.decode_image).
     """
+    file_type = PIL_TO_FILE_TYPE.get(image.format or "", (image.format or "unknown").lower())
+    return _check(image.convert("RGB"), data, file_type, brand=brand, format_id=format_id,
+                  copy=validate_copy(copy or {}, file=None), locale=locale, category=category)
+
+
+def _check(image, data: bytes, file_type: str, *, brand: str, format_id: str, copy: dict[str, str],
+           locale: str, category: str) -> Report:
+    from adgen.compliance.ocr_layers import layers_from_ocr
+
     kit = load_brand(brand)
     fmt = get_format(format_id)
-    file_type = PIL_TO_FILE_TYPE.get(image.format or "", (image.format or "unknown").lower())
-    subject = CheckSubject(image=image.convert("RGB"), format=fmt, brand=kit, locale=locale, category=category,
-                           copy=validate_copy(copy or {}, file=None), composition=None, encoded=data,
-                           file_type=file_type)
+    subject = CheckSubject(image=image, format=fmt, brand=kit, locale=locale, category=category, copy=copy,
+                           composition=layers_from_ocr(image, _artwork_names(kit)), layers_from_ocr=True,
+                           encoded=data, file_type=file_type)
     return check(subject)
+
+
+def _artwork_names(kit) -> tuple[str, ...]:
+    """Words the brand's own artwork spells: its name and its certification marks' names."""
+    from adgen.marks import all_marks
+
+    marks = all_marks()
+    names = [marks[m].name.split("(")[0] for m in kit.marks if m in marks]
+    return (kit.id, kit.name, *kit.marks, *names)
 
 
 def _read_copy(path: Path) -> dict[str, str]:

@@ -11,13 +11,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adgen.commands import apikeys, keys, rules
 from adgen.commands.batch import batch_command
+from adgen.commands.serve import serve
+from adgen.commands.ui import ui as ui_command
 from adgen.errors import AdgenError
 
 app = typer.Typer(help="adgen: product specs in, on-brand, compliance-checked marketing images out.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console()
 err_console = Console(stderr=True)
+# Command groups live in adgen/commands/; each is registered here, explicitly. Their heavy
+# imports (torch, gradio, uvicorn) happen inside the commands.
+app.add_typer(apikeys.register(keys.app), name="keys")
+app.add_typer(rules.app, name="rules")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -68,6 +75,7 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output 
         code = max(code, _make_assets([(spec, entry["brand"])], entry["formats"], entry.get("variants", 1),
                                       seed, None, None, out, manifest_name=None))
     _write_demo_manifest(out)
+    _print_evidence(out)
     raise typer.Exit(EXIT_OK if code != EXIT_BAD_INPUT else code)
 
 
@@ -93,6 +101,8 @@ def check_command(
 
 
 app.command("batch")(batch_command)
+app.command("serve")(serve)
+app.command("ui")(ui_command)
 
 
 @app.command()
@@ -223,6 +233,8 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
     if manifest_name:
         write_manifest(rows, out)
     _print_summary(results, out)
+    if manifest_name:
+        _print_evidence(out)
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
 
 
@@ -261,6 +273,13 @@ def _write_demo_manifest(out: Path) -> None:
     console.print(f"manifest: {path}")
 
 
+def _print_evidence(out: Path) -> None:
+    from adgen.evidence import write_evidence
+
+    html_path, sheet_path = write_evidence(out)
+    console.print(f"report: {html_path}\ncontact sheet: {sheet_path}", highlight=False)
+
+
 def _print_summary(results, out: Path) -> None:
     table = Table("sku", "format", "v", "verdict", "failed rules", "ms", "file", title=f"adgen → {out}")
     colors = {"pass": "green", "warn": "yellow", "fail": "red"}
@@ -279,14 +298,3 @@ def _print_findings(report, title: str) -> None:
         table.add_row(f.rule, f"[{colors[f.status]}]{f.status}[/]", f.element or "", f.message)
     console.print(table)
 
-
-from adgen.commands.ui import ui as _ui_command  # noqa: E402  (the command imports gradio only when run)
-
-app.command("ui")(_ui_command)
-
-# The HTTP service and its API keys (imports are light: heavy ones happen inside the commands).
-from adgen.commands.apikeys import keys_app  # noqa: E402
-from adgen.commands.serve import serve  # noqa: E402
-
-app.command("serve")(serve)
-app.add_typer(keys_app, name="keys")

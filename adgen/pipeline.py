@@ -12,10 +12,11 @@ from PIL import Image
 
 from adgen import __version__
 from adgen.brand import BrandKit
-from adgen.compliance import CheckSubject, Report, check
+from adgen.compliance import Report
 from adgen.composition import Composition
-from adgen.encoding import encode
+from adgen.encoding import Encoded, encode
 from adgen.export import ExportedFiles, export
+from adgen.fixes import Draft, check_and_fix
 from adgen.generation import generate, model_fingerprint
 from adgen.layout import compose
 from adgen.prompt import Prompt, build_prompt
@@ -64,16 +65,10 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     # 4. compose
     composition = compose(plate, resolved)
     lap("compose")
-    # 5. check (on the bytes that will ship)
-    asset_recipe = recipe(resolved, prompt)
-    encoded = encode(composition.image, file_type=resolved.file_type, max_kb=resolved.format.max_kb,
-                     recipe=asset_recipe, asset_id=asset_id(asset_recipe),
-                     composite=any(layer.kind == "image" for layer in composition.layers))
-    subject = CheckSubject(image=composition.image, format=resolved.format, brand=resolved.brand,
-                           locale=resolved.product.locale, category=resolved.product.category,
-                           composition=composition, encoded=encoded.data, file_type=encoded.file_type)
-    report = check(subject)
-    report = Report(findings=report.findings, attempts=encoded.attempts)
+    # 5. check (on the bytes that will ship); a failing rule's fix is tried, each attempt recorded
+    checked = check_and_fix(Draft(resolved, prompt, plate, composition), _encode_draft)
+    resolved, prompt, composition = checked.draft.resolved, checked.draft.prompt, checked.draft.composition
+    encoded, report, asset_recipe = checked.encoded, checked.report, checked.recipe
     lap("check")
     # 6. export
     files = None
@@ -103,6 +98,17 @@ def recipe(resolved: ResolvedRequest, prompt: Prompt) -> dict:
         "variant": resolved.variant, "brand": resolved.brand.id, "file_type": resolved.file_type,
         "product": resolved.product.model_dump(mode="json"),
     }
+
+
+def _encode_draft(draft: Draft) -> tuple[dict, Encoded]:
+    """The recipe (with any fixes applied) and the signed bytes for one draft of the asset."""
+    asset_recipe = recipe(draft.resolved, draft.prompt)
+    if draft.applied:
+        asset_recipe["fixes"] = list(draft.applied)
+    encoded = encode(draft.pixels, file_type=draft.resolved.file_type, max_kb=draft.resolved.format.max_kb,
+                     recipe=asset_recipe, asset_id=asset_id(asset_recipe),
+                     composite=any(layer.kind == "image" for layer in draft.composition.layers))
+    return asset_recipe, encoded
 
 
 def asset_id(asset_recipe: dict) -> str:

@@ -54,7 +54,6 @@ def register(group: typer.Typer) -> typer.Typer:
     return group
 
 
-keys_app = register(typer.Typer(help="API keys for `adgen serve` (and other keys).", no_args_is_help=True))
 
 
 def _when(stamp: float | None) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from adgen.compliance import copy_rules, format_rules, text_rules
+from adgen.compliance import (artwork_rules, copy_rules, format_rules, marketplace_rules, ocr_rules, palette_rules,
+                              provenance_rules, safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
 
@@ -26,10 +27,24 @@ RULES: tuple[Rule, ...] = (
     Rule("layout.safe-zone", "error", format_rules.safe_zone, "copy, logo and marks inside the safe area"),
     Rule("text.contrast", "error", text_rules.contrast, "WCAG 2.x contrast, unrounded, on final pixels"),
     Rule("text.min-size", "error", text_rules.min_size, "no text below the readable floor"),
+    Rule("text.legible", "error", ocr_rules.legible, "OCR of each placed box reads the intended string"),
     Rule("text.overflow", "error", text_rules.overflow, "copy fits its slot or is reported"),
     Rule("copy.banned-terms", "error", copy_rules.banned_terms, "no banned terms (locale, category, brand)"),
-    Rule("copy.required-disclaimer", "error", copy_rules.required_disclaimer, "required disclaimers verbatim"),
+    Rule("copy.required-disclaimer", "error", copy_rules.required_disclaimer,
+         "required disclaimers verbatim, legible, with contrast"),
+    Rule("background.stray-text", "error", ocr_rules.stray_text, "OCR finds no text in the generated plate"),
+    Rule("brand.palette", "warning", palette_rules.palette, "brand colours within CIEDE2000 of the palette"),
+    Rule("brand.logo-present", "error", artwork_rules.logo_present, "the kit's logo pixels at the logo box"),
+    Rule("brand.logo-size", "error", artwork_rules.logo_size, "logo at least the kit's minimum width"),
+    Rule("brand.logo-clearspace", "error", artwork_rules.logo_clearspace, "nothing inside the logo's clear space"),
+    Rule("brand.mark-present", "error", artwork_rules.mark_present, "certification marks' own pixels, allowed marks"),
+    Rule("product.fidelity", "error", artwork_rules.product_fidelity, "product region SSIM against the cut-out"),
+    Rule("safety.nsfw", "error", safety_rules.nsfw, "no exposed-body detection (nudenet)"),
     Rule("label.ai-visible", "error", text_rules.ai_label_visible, "a legible visible AI label"),
+    Rule("label.ai-metadata", "error", provenance_rules.ai_metadata, "C2PA valid, IPTC and TC260 AI labels in XMP"),
+    Rule("marketplace.white-background", "error", marketplace_rules.white_background, "pure white off the product"),
+    Rule("marketplace.product-fill", "error", marketplace_rules.product_fill, "product fills 85% of the frame"),
+    Rule("marketplace.no-text", "error", marketplace_rules.no_text, "no text outside the product"),
 )
 
 

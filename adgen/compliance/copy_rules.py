@@ -35,7 +35,7 @@ def banned_terms(subject: CheckSubject) -> list[Finding]:
 
 
 def required_disclaimer(subject: CheckSubject) -> list[Finding]:
-    """copy.required-disclaimer: each disclaimer the kit requires appears verbatim."""
+    """copy.required-disclaimer: each disclaimer the kit requires appears verbatim, reads back by OCR, with contrast."""
     required = subject.brand.disclaimers_for(subject.category, subject.locale)
     if subject.format.marketplace:
         return [Finding("copy.required-disclaimer", "skip", "error",
@@ -43,15 +43,56 @@ def required_disclaimer(subject: CheckSubject) -> list[Finding]:
     if not required:
         return [Finding("copy.required-disclaimer", "pass", "error",
                         f"no disclaimer required for {subject.category} in {subject.locale}")]
-    placed = _copy_texts(subject).get("disclaimer", "")
+    texts = _copy_texts(subject)
+    if "disclaimer" not in texts and subject.layers_from_ocr:
+        return [_found_by_ocr(subject, text) for text in required]
+    placed = texts.get("disclaimer", "")
     findings = []
     for text in required:
         present = _normalise(text) in _normalise(placed)
-        findings.append(Finding("copy.required-disclaimer", "pass" if present else "fail", "error",
-                                "required disclaimer present" if present else f"required disclaimer missing: {text!r}",
+        problems = [] if present else [f"required disclaimer missing: {text!r}"]
+        layer = subject.composition.layer("disclaimer") if subject.placed else None
+        if present and layer is not None:
+            problems += _readability_problems(subject, layer)
+        findings.append(Finding("copy.required-disclaimer", "fail" if problems else "pass", "error",
+                                "; ".join(problems) or "required disclaimer present, legible, with contrast",
                                 measured=placed or None, threshold=text, element="disclaimer",
                                 box=_box_of(subject, "disclaimer")))
     return findings
+
+
+def _readability_problems(subject: CheckSubject, layer) -> list[str]:
+    """A disclaimer nobody can read is not there: the text.legible and text.contrast tests on its layer."""
+    from adgen.compliance.ocr_rules import legibility_finding
+    from adgen.compliance.text_rules import contrast_needed, measure_contrast
+    from adgen.ocr import locale_supported
+
+    problems = []
+    if locale_supported(subject.locale):
+        legible = legibility_finding(subject, layer)
+        if legible.status == "fail":
+            problems.append(f"not legible: {legible.message}")
+    ratio = measure_contrast(subject.image, layer.box, layer.glyph_mask, layer.color)
+    needed = contrast_needed(subject, layer)
+    if ratio is not None and ratio < needed:
+        problems.append(f"contrast {ratio:.2f}:1 < {needed}:1")
+    return problems
+
+
+def _found_by_ocr(subject: CheckSubject, text: str) -> Finding:
+    """Images adgen did not lay out: the disclaimer must be somewhere in the OCR'd text, within the CER limit."""
+    from rapidfuzz import fuzz
+
+    max_cer = subject.threshold("text.legible.max_cer")
+    layers = subject.composition.text_layers if subject.composition else ()
+    squeeze = lambda s: re.sub(r"\s+", "", _normalise(s))  # noqa: E731 - OCR spacing is loose
+    seen = "".join(squeeze(layer.text or "") for layer in layers)
+    similarity = fuzz.partial_ratio(squeeze(text), seen) / 100 if seen else 0.0
+    ok = similarity >= 1 - max_cer
+    return Finding("copy.required-disclaimer", "pass" if ok else "fail", "error",
+                   f"OCR found the required disclaimer ({similarity:.0%})" if ok
+                   else f"required disclaimer not found by OCR: {text!r}",
+                   measured=round(similarity, 3), threshold=text, element="disclaimer")
 
 
 def _copy_texts(subject: CheckSubject) -> dict[str, str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from PIL import Image
 
 from adgen.brand import BrandKit
 from adgen.composition import Composition
+from adgen.compliance.thresholds import threshold
 from adgen.formats import Format
 
 
@@ -22,3 +25,26 @@ class CheckSubject:
     composition: Composition | None = None     # None for images adgen did not lay out
     encoded: bytes | None = field(default=None, repr=False)  # the bytes that will ship
     file_type: str | None = None               # png | jpeg
+    # True when the layers were reconstructed by OCR from an image adgen did not lay out:
+    # rules that compare against what was placed (overflow, legibility, artwork) then skip.
+    layers_from_ocr: bool = False
+
+    def threshold(self, key: str) -> float:
+        """A rule threshold for this asset's format, locale and brand (adgen/data/thresholds.yaml)."""
+        return threshold(key, format_id=self.format.id, locale=self.locale, brand_overrides=self.brand.thresholds)
+
+    @property
+    def placed(self) -> bool:
+        """Whether the layers are what adgen placed (not OCR guesses, not absent)."""
+        return self.composition is not None and not self.layers_from_ocr
+
+    @cached_property
+    def final_image(self) -> Image.Image:
+        """The pixels that ship: the encoded bytes decoded (JPEG loss and watermark included)."""
+        if self.encoded is None:
+            return self.image.convert("RGB")
+        try:
+            with Image.open(io.BytesIO(self.encoded)) as handle:
+                return handle.convert("RGB")
+        except OSError:
+            return self.image.convert("RGB")

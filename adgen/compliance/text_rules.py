@@ -10,10 +10,8 @@ from adgen.compliance.report import Finding
 from adgen.compliance.subject import CheckSubject
 from adgen.geometry import Size
 
-CONTRAST_NORMAL = 4.5   # WCAG 2.x SC 1.4.3 (AA), normal text
-CONTRAST_LARGE = 3.0    # large text: >= 18 pt (24 px) regular or >= 14 pt (18.66 px) bold
+# Thresholds (WCAG 4.5:1 / 3:1, the 9 px floor) live in adgen/data/thresholds.yaml.
 BACKGROUND_PERCENTILE = 5   # worst case of the background around glyphs, not the mean
-MIN_TEXT_PX = 9          # below this, copy is unreadable on any screen
 RING_INNER_PX, RING_OUTER_PX = 1, 3
 
 
@@ -25,7 +23,7 @@ def contrast(subject: CheckSubject) -> list[Finding]:
     findings = []
     for layer in layers:
         ratio = measure_contrast(subject.image, layer.box, layer.glyph_mask, layer.color)
-        threshold = CONTRAST_LARGE if layer.is_large_text else CONTRAST_NORMAL
+        threshold = contrast_needed(subject, layer)
         if ratio is None:
             findings.append(Finding("text.contrast", "skip", "error", "no glyph pixels to measure",
                                     element=layer.name, box=layer.box))
@@ -35,6 +33,11 @@ def contrast(subject: CheckSubject) -> list[Finding]:
                                 f"contrast {ratio:.2f}:1 (needs {threshold}:1)", measured=round(ratio, 3),
                                 threshold=threshold, element=layer.name, box=layer.box))
     return findings
+
+
+def contrast_needed(subject: CheckSubject, layer) -> float:
+    """WCAG 2.x minimum for this layer: large text (>= 24 px, or >= 18.66 px bold) needs less."""
+    return subject.threshold("text.contrast.large" if layer.is_large_text else "text.contrast.normal")
 
 
 def measure_contrast(image: Image.Image, box, glyph_mask: Image.Image | None,
@@ -77,7 +80,7 @@ def measure_contrast(image: Image.Image, box, glyph_mask: Image.Image | None,
 def overflow(subject: CheckSubject) -> list[Finding]:
     """text.overflow: copy that could not fit its slot at the minimum size is reported, never cut."""
     layers = _text_layers(subject)
-    if layers is None:
+    if layers is None or subject.layers_from_ocr:
         return [Finding("text.overflow", "skip", "error", "no text layers: image was not laid out by adgen")]
     return [Finding("text.overflow", "fail" if layer.overflow else "pass", "error",
                     f"{layer.name} does not fit its slot at {layer.font_size_px}px in {len(layer.lines)} lines"
@@ -91,8 +94,10 @@ def min_size(subject: CheckSubject) -> list[Finding]:
     layers = _text_layers(subject)
     if layers is None:
         return [Finding("text.min-size", "skip", "warning", "no text layers: image was not laid out by adgen")]
-    return [Finding("text.min-size", "pass" if layer.font_size_px >= MIN_TEXT_PX else "fail", "error",
-                    f"{layer.font_size_px}px", measured=layer.font_size_px, threshold=MIN_TEXT_PX,
+    floor = subject.threshold("text.min-size.px")
+    estimated = " (estimated from OCR)" if subject.layers_from_ocr else ""
+    return [Finding("text.min-size", "pass" if layer.font_size_px >= floor else "fail", "error",
+                    f"{layer.font_size_px}px{estimated}", measured=layer.font_size_px, threshold=floor,
                     element=layer.name, box=layer.box)
             for layer in layers]
 
@@ -106,13 +111,14 @@ def ai_label_visible(subject: CheckSubject) -> list[Finding]:
         return [Finding("label.ai-visible", "skip", "error", "no layers: needs OCR to find a label")]
     label = subject.composition.layer("ai_label")
     if label is None:
-        return [Finding("label.ai-visible", "fail", "error", "no AI label placed")]
+        found = "no AI label found by OCR" if subject.layers_from_ocr else "no AI label placed"
+        return [Finding("label.ai-visible", "fail", "error", found)]
     from adgen.layout import AI_LABEL_FLOOR_PX, AI_LABEL_MIN_HEIGHT, AI_LABEL_DEFAULT_HEIGHT
 
     min_px = max(AI_LABEL_FLOOR_PX, round(subject.format.size.shortest_side
                                          * AI_LABEL_MIN_HEIGHT.get(subject.locale, AI_LABEL_DEFAULT_HEIGHT)))
     ratio = measure_contrast(subject.image, label.box, label.glyph_mask, label.color) or 0.0
-    needed = CONTRAST_LARGE if label.is_large_text else CONTRAST_NORMAL
+    needed = contrast_needed(subject, label)
     problems = []
     if label.font_size_px < min_px:
         problems.append(f"text {label.font_size_px}px < {min_px}px")
