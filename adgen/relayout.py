@@ -7,49 +7,26 @@ plate (the derived seed, the prompt) may not, so the recorded recipe still remak
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 
-from adgen.compliance import CheckSubject, Report, check
-from adgen.encoding import encode
 from adgen.errors import InputError
-from adgen.export import export
-from adgen.layout import compose
-from adgen.pipeline import AssetResult, _report_document, asset_id, recipe
+from adgen.pipeline import AssetResult, run
 from adgen.prompt import build_prompt
-from adgen.request import derive_seed
+from adgen.request import AssetRequest, derive_seed
 from adgen.spec import ProductSpec
 
 
 def relayout(result: AssetResult, product: ProductSpec, out_dir: Path | None) -> AssetResult:
     """Compose, check and (when out_dir is given) export result's plate with product's copy."""
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
     resolved = replace(result.request, product=product)
     _require_same_plate(result, resolved)
-    # 4. compose
-    composition = compose(result.composition.plate, resolved)
-    timings["compose"] = _lap(clock)
-    clock = time.perf_counter()
-    # 5. check (on the bytes that will ship)
-    asset_recipe = recipe(resolved, result.prompt)
-    encoded = encode(composition.image, file_type=resolved.file_type, max_kb=resolved.format.max_kb,
-                     recipe=asset_recipe, asset_id=asset_id(asset_recipe),
-                     composite=any(layer.kind == "image" for layer in composition.layers))
-    subject = CheckSubject(image=composition.image, format=resolved.format, brand=resolved.brand,
-                           locale=product.locale, category=product.category,
-                           composition=composition, encoded=encoded.data, file_type=encoded.file_type)
-    report = Report(findings=check(subject).findings, attempts=encoded.attempts)
-    timings["check"] = _lap(clock)
-    clock = time.perf_counter()
-    # 6. export
-    files = None
-    if out_dir is not None:
-        files = export(encoded.data, _report_document(asset_recipe, composition, report, encoded.quality),
-                       out_dir=out_dir, sku=product.sku, stem=resolved.asset_stem, file_type=encoded.file_type)
-    timings["export"] = _lap(clock)
-    return AssetResult(resolved, result.prompt, composition, report, files, timings)
+    request = AssetRequest(product=product, brand=resolved.brand.id, format=resolved.format.id,
+                           variant=resolved.variant, seed=resolved.base_seed, model=resolved.model,
+                           steps=resolved.steps, guidance=resolved.guidance, file_type=resolved.file_type,
+                           use_adapter=resolved.adapter_path is not None)
+    # The same run() as every entry point, from step 4 on: the plate is already made.
+    return run(request, out_dir, brand=resolved.brand, plate=result.composition.plate)
 
 
 def _require_same_plate(result: AssetResult, resolved) -> None:
@@ -62,6 +39,3 @@ def _require_same_plate(result: AssetResult, resolved) -> None:
         raise InputError("changing the scene changes the plate's prompt; generate again instead",
                          field="scene", value=resolved.product.scene)
 
-
-def _lap(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 1)
