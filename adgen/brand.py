@@ -1,0 +1,133 @@
+"""Brand kits: brand_kits/<id>/brand.yaml plus the files it names (logo, fonts, style images)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adgen.color import Color
+from adgen.errors import InputError, NotFoundError
+from adgen.loading import read_mapping, validate
+from adgen.settings import brand_kits_dir, lora_dir
+
+BRAND_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BrandFont(_Frozen):
+    """A font role: a family from the bundled font packages, or the brand's own file."""
+
+    family: str = Field("Noto Sans", description="Font family name, e.g. 'Noto Sans'.")
+    weight: int = Field(400, ge=100, le=900, description="Weight axis value of the variable font.")
+    file: Path | None = Field(None, description="Brand font file, relative to the kit folder.")
+
+
+class BrandFonts(_Frozen):
+    headline: BrandFont = BrandFont(weight=800)
+    body: BrandFont = BrandFont(weight=400)
+
+
+class Logo(_Frozen):
+    file: Path = Field(description="Logo image with alpha, relative to the kit folder.")
+    min_width_px: int = Field(64, ge=8, description="Smallest width the logo may be placed at, px.")
+    clear_space: float = Field(0.25, ge=0, le=2, description="Clear space around the logo, fraction of its height.")
+
+
+class Style(_Frozen):
+    words: tuple[str, ...] = Field((), description="Style words added to every prompt.")
+    negative: str = Field("text, letters, words, watermark, logo, signature",
+                          description="Negative prompt for every plate.")
+
+
+class Adapter(_Frozen):
+    file: Path = Field(description="LoRA safetensors file, relative to the lora/ folder.")
+    trigger: str = Field("", description="Trigger words prepended to the prompt.")
+    weight: float = Field(0.8, ge=0, le=2, description="LoRA scale for this brand.")
+
+
+class Disclaimer(_Frozen):
+    text: str = Field(min_length=1, description="Verbatim disclaimer text.")
+    categories: tuple[str, ...] = Field(("*",), description="Categories it applies to; '*' for all.")
+    locales: tuple[str, ...] = Field(("*",), description="Locales it applies to; '*' for all.")
+
+
+class BrandKit(_Frozen):
+    """Everything that makes an asset on-brand."""
+
+    id: str = Field(description="Kit id; the folder name under brand_kits/.")
+    name: str = Field(description="Display name.")
+    locales: tuple[str, ...] = Field(("en-US",), description="Locales the brand publishes in.")
+    palette: dict[str, str] = Field(description="Named colour roles to hex, e.g. primary: '#1B2A41'.")
+    fonts: BrandFonts = BrandFonts()
+    logo: Logo
+    style: Style = Style()
+    adapter: Adapter | None = Field(None, description="Brand LoRA adapter under lora/.")
+    banned_terms: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Banned terms per locale ('*' for every locale).")
+    disclaimers: tuple[Disclaimer, ...] = Field((), description="Required disclaimers per category and locale.")
+    marks: tuple[str, ...] = Field((), description="Certification mark ids this brand may use.")
+    kit_dir: Path = Field(Path("."), exclude=True, description="Folder the kit was loaded from.")
+
+    @field_validator("palette")
+    @classmethod
+    def _palette_is_hex(cls, value: dict[str, str]) -> dict[str, str]:
+        for role, hex_value in value.items():
+            try:
+                Color.from_hex(hex_value)
+            except ValueError:
+                raise ValueError(f"palette.{role} must be a hex colour like #1B2A41, got {hex_value!r}") from None
+        if not value:
+            raise ValueError("palette needs at least one colour")
+        return value
+
+    @property
+    def colors(self) -> dict[str, Color]:
+        return {role: Color.from_hex(value) for role, value in self.palette.items()}
+
+    @property
+    def logo_path(self) -> Path:
+        return self.kit_dir / self.logo.file
+
+    @property
+    def adapter_path(self) -> Path | None:
+        return lora_dir() / self.adapter.file if self.adapter else None
+
+    def disclaimers_for(self, category: str, locale: str) -> tuple[str, ...]:
+        """Disclaimer texts required for a product category in a locale."""
+        return tuple(d.text for d in self.disclaimers
+                     if ("*" in d.categories or category in d.categories)
+                     and ("*" in d.locales or locale in d.locales))
+
+    def banned_terms_for(self, locale: str) -> tuple[str, ...]:
+        return self.banned_terms.get("*", ()) + self.banned_terms.get(locale, ())
+
+
+def load_brand(brand_id: str, root: Path | None = None) -> BrandKit:
+    """Load brand_kits/<brand_id>/brand.yaml; the id must be a plain folder name."""
+    if not BRAND_ID_PATTERN.match(brand_id or ""):
+        raise InputError("brand id must be lower-case letters, digits, '-' or '_'", field="brand", value=brand_id)
+    root = root or brand_kits_dir()
+    kit_dir = root / brand_id
+    path = kit_dir / "brand.yaml"
+    if not path.is_file():
+        known = ", ".join(list_brand_ids(root)) or "none"
+        raise NotFoundError(f"unknown brand (looked for {path}; known: {known})", field="brand", value=brand_id)
+    data = read_mapping(path, "brand kit")
+    if data.get("id", brand_id) != brand_id:
+        raise InputError("id must match the folder name", file=str(path), field="id", value=data.get("id"))
+    kit = validate(BrandKit, {**data, "id": brand_id, "kit_dir": kit_dir}, file=str(path))
+    if not kit.logo_path.is_file():
+        raise NotFoundError("logo file not found", file=str(path), field="logo.file", value=str(kit.logo.file))
+    return kit
+
+
+def list_brand_ids(root: Path | None = None) -> list[str]:
+    root = root or brand_kits_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "brand.yaml").is_file())

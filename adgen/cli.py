@@ -1,0 +1,193 @@
+"""Command line: thin callers of pipeline.run(); heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from adgen.errors import AdgenError
+
+app = typer.Typer(help="adgen: product specs in, on-brand, compliance-checked marketing images out.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main() -> None:
+    """Console entry point: an AdgenError anywhere becomes one message and exit code 2."""
+    try:
+        app()
+    except AdgenError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def generate(
+    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id (see `adgen brands`)."),
+    product: Path = typer.Option(..., "--product", "-p", help="Product spec file (YAML or JSON)."),
+    format: list[str] = typer.Option(["ig-square"], "--format", "-f", help="Format id; repeat for several."),
+    variants: int = typer.Option(1, "--variants", "-n", min=1, max=64, help="Variants per format."),
+    seed: int = typer.Option(0, "--seed", "-s", min=0, help="Base seed."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Diffusers folder, .safetensors file or cached hub id; default adgen-tiny."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps (default per model)."),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
+) -> None:
+    """Make checked assets for one product in each format."""
+    from adgen.spec import load_product
+
+    spec = load_product(product)
+    code = _make_assets([(spec, brand)], format, variants, seed, model, steps, out)
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output folder."),
+         seed: int = typer.Option(0, "--seed", help="Base seed.")) -> None:
+    """Make the bundled example products for the bundled brands (examples/demo.yaml)."""
+    import yaml
+
+    from adgen.settings import examples_dir
+    from adgen.spec import load_product
+
+    plan = yaml.safe_load((examples_dir() / "demo.yaml").read_text(encoding="utf-8"))
+    code = EXIT_OK
+    for entry in plan["runs"]:
+        spec = load_product(examples_dir() / entry["product"])
+        code = max(code, _make_assets([(spec, entry["brand"])], entry["formats"], entry.get("variants", 1),
+                                      seed, None, None, out, manifest_name=None))
+    _write_demo_manifest(out)
+    raise typer.Exit(EXIT_OK if code != EXIT_BAD_INPUT else code)
+
+
+@app.command("check")
+def check_command(
+    image: Path = typer.Argument(..., help="Image file to check (any image, not only adgen's)."),
+    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id."),
+    format: str = typer.Option(..., "--format", "-f", help="Format id the image is meant for."),
+    copy: Optional[Path] = typer.Option(None, "--copy", help="JSON with headline, subhead, cta, price, disclaimer."),
+    locale: str = typer.Option("en-US", "--locale", help="Locale of the copy."),
+    category: str = typer.Option("general", "--category", help="Product category."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Run the rules that need no layers on any image."""
+    from adgen.check_image import check_image_file
+
+    report = check_image_file(image, brand=brand, format_id=format, copy_file=copy, locale=locale, category=category)
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
+    else:
+        _print_findings(report, title=str(image))
+    raise typer.Exit(EXIT_FAILED_RULE if report.verdict == "fail" else EXIT_OK)
+
+
+@app.command()
+def formats() -> None:
+    """List output formats."""
+    from adgen.formats import all_formats
+
+    table = Table("id", "channel", "size px", "safe area (t r b l)", "max KB", "types", "template")
+    for f in all_formats().values():
+        s = f.safe_area
+        table.add_row(f.id, f.channel, f"{f.width}x{f.height}", f"{s.top:.0%} {s.right:.0%} {s.bottom:.0%} {s.left:.0%}",
+                      str(f.max_kb), ",".join(f.file_types), f.template)
+    console.print(table)
+
+
+@app.command()
+def brands() -> None:
+    """List brand kits."""
+    from adgen.brand import list_brand_ids, load_brand
+
+    table = Table("id", "name", "locales", "palette", "fonts", "adapter")
+    for brand_id in list_brand_ids():
+        kit = load_brand(brand_id)
+        palette = " ".join(f"[on {hex_value}]  [/] {role}" for role, hex_value in kit.palette.items())
+        fonts = f"{kit.fonts.headline.family} {kit.fonts.headline.weight} / {kit.fonts.body.family} {kit.fonts.body.weight}"
+        adapter = "—"
+        if kit.adapter:
+            adapter = f"{kit.adapter.file} ×{kit.adapter.weight}" + ("" if kit.adapter_path.is_file() else " (not trained)")
+        table.add_row(kit.id, kit.name, ", ".join(kit.locales), palette, fonts, adapter)
+    console.print(table)
+
+
+def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, manifest_name="manifest.csv") -> int:
+    """Validate everything up front (exit 2 before any work), then run each asset with progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from adgen.brand import load_brand
+    from adgen.formats import get_format
+    from adgen.manifest import ManifestRow, write_manifest
+    from adgen.pipeline import run
+    from adgen.placement import load_artwork
+    from adgen.request import AssetRequest
+
+    requests = []
+    for spec, brand_id in jobs:
+        kit = load_brand(brand_id)
+        for format_id in format_ids:
+            get_format(format_id)
+        if spec.product_image is not None:
+            load_artwork(spec.product_image, "product_image")
+        requests += [(AssetRequest(product=spec, brand=brand_id, format=f, variant=v, seed=seed, model=model, steps=steps), kit)
+                     for f in format_ids for v in range(1, variants + 1)]
+    rows, results = [], []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("generating", total=len(requests))
+        for index, (request, kit) in enumerate(requests, start=1):
+            progress.update(task, description=f"{request.product.sku} {request.format} v{request.variant}")
+            result = run(request, out, brand=kit)
+            results.append(result)
+            rows.append(ManifestRow(row=index, sku=request.product.sku, format=request.format, variant=request.variant,
+                                    status="ok", verdict=result.verdict,
+                                    path=str(result.files.image.relative_to(out)),
+                                    report=str(result.files.report.relative_to(out))))
+            progress.advance(task)
+    if manifest_name:
+        write_manifest(rows, out)
+    _print_summary(results, out)
+    return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
+
+
+def _write_demo_manifest(out: Path) -> None:
+    """The demo runs several products; its manifest lists every report found under OUT."""
+    from adgen.manifest import ManifestRow, write_manifest
+
+    rows = []
+    for index, report_path in enumerate(sorted(out.glob("*/*.report.json")), start=1):
+        doc = json.loads(report_path.read_text(encoding="utf-8"))
+        recipe = doc["recipe"]
+        image = report_path.with_name(report_path.name.replace(".report.json", "." + ("jpg" if recipe["file_type"] == "jpeg" else "png")))
+        rows.append(ManifestRow(row=index, sku=recipe["product"]["sku"], format=recipe["format"], variant=recipe["variant"],
+                                status="ok", verdict=doc["verdict"], path=str(image.relative_to(out)),
+                                report=str(report_path.relative_to(out))))
+    path = write_manifest(rows, out)
+    console.print(f"manifest: {path}")
+
+
+def _print_summary(results, out: Path) -> None:
+    table = Table("sku", "format", "v", "verdict", "failed rules", "ms", "file", title=f"adgen → {out}")
+    colors = {"pass": "green", "warn": "yellow", "fail": "red"}
+    for r in results:
+        failed = sorted({f.rule for f in r.report.failed()})
+        table.add_row(r.request.product.sku, r.request.format.id, str(r.request.variant),
+                      f"[{colors[r.verdict]}]{r.verdict}[/]", ", ".join(failed) or "—",
+                      f"{sum(r.timings_ms.values()):.0f}", str(r.files.image.relative_to(out)) if r.files else "—")
+    console.print(table)
+
+
+def _print_findings(report, title: str) -> None:
+    table = Table("rule", "status", "element", "message", title=f"{title}: {report.verdict}")
+    colors = {"pass": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    for f in report.findings:
+        table.add_row(f.rule, f"[{colors[f.status]}]{f.status}[/]", f.element or "", f.message)
+    console.print(table)

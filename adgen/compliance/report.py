@@ -1,0 +1,47 @@
+"""Findings and reports: compliance results are data, never exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from adgen.geometry import Box
+
+STATUS_ORDER = {"skip": 0, "pass": 1, "warn": 2, "fail": 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's result on one element."""
+
+    rule: str
+    status: str                 # pass | warn | fail | skip
+    severity: str               # error | warning | info
+    message: str
+    measured: object = None
+    threshold: object = None
+    element: str | None = None  # layer name, e.g. headline, logo
+    box: Box | None = None
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["box"] = list(self.box.as_tuple()) if self.box else None
+        return data
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...] = ()
+    attempts: tuple[dict, ...] = field(default=())
+
+    @property
+    def verdict(self) -> str:
+        """Worst status over the findings; skips do not count."""
+        worst = max((STATUS_ORDER[f.status] for f in self.findings), default=1)
+        return {0: "pass", 1: "pass", 2: "warn", 3: "fail"}[worst]
+
+    def failed(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status == "fail")
+
+    def as_dict(self) -> dict:
+        return {"verdict": self.verdict, "findings": [f.as_dict() for f in self.findings],
+                "attempts": list(self.attempts)}

@@ -1,0 +1,37 @@
+"""Export stage: write the asset and its report atomically under OUT/<sku>/."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+EXTENSIONS = {"png": "png", "jpeg": "jpg"}
+
+
+@dataclass(frozen=True)
+class ExportedFiles:
+    image: Path
+    report: Path
+
+
+def export(data: bytes, report: dict, *, out_dir: Path, sku: str, stem: str, file_type: str) -> ExportedFiles:
+    """Write OUT/<sku>/<stem>.<ext> and <stem>.report.json; temp name first, rename when complete."""
+    folder = out_dir / sku
+    folder.mkdir(parents=True, exist_ok=True)
+    image_path = folder / f"{stem}.{EXTENSIONS[file_type]}"
+    report_path = folder / f"{stem}.report.json"
+    _write_atomic(image_path, data)
+    # The report goes last: a report on disk means its image is complete.
+    _write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
+    return ExportedFiles(image_path, report_path)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)

@@ -1,0 +1,198 @@
+"""Generate stage: a diffusers pipeline (+ brand LoRA) renders the text-free background plate."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+from PIL import Image
+
+from adgen.errors import ModelError
+from adgen.geometry import Size
+from adgen.prompt import Prompt
+from adgen.request import DEFAULT_MODEL, ResolvedRequest
+
+WHITE = (255, 255, 255)
+
+
+def generate(prompt: Prompt, request: ResolvedRequest) -> Image.Image:
+    """Render the plate for a request, seeded by the request alone; marketplace plates are pure white."""
+    if request.format.marketplace:
+        return Image.new("RGB", request.format.size.as_tuple(), WHITE)
+    import torch
+
+    pipe = load_pipeline(request.model)
+    _activate_adapter(pipe, request)
+    width, height = plate_size(native_side(pipe), request.format.size, pipe.vae_scale_factor)
+    # A CPU generator makes the same noise on every device, so a recipe remakes the same plate.
+    generator = torch.Generator("cpu").manual_seed(request.seed)
+    with torch.inference_mode():
+        result = pipe(prompt=prompt.text, negative_prompt=prompt.negative or None,
+                      width=width, height=height, num_inference_steps=request.steps,
+                      guidance_scale=request.guidance, generator=generator, output_type="pil")
+    return result.images[0].convert("RGB")
+
+
+def native_side(pipe) -> int:
+    """The side in px the model was trained at (UNet sample size x VAE factor)."""
+    return int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
+
+
+def plate_size(native: int, target: Size, multiple: int = 8) -> tuple[int, int]:
+    """A plate of about native^2 px with the target's aspect (clamped to 1:2..2:1), sides rounded to multiple."""
+    aspect = min(2.0, max(0.5, target.aspect))
+    width = native * aspect ** 0.5
+    height = native / aspect ** 0.5
+    snap = max(multiple, 8)
+    return (max(snap, round(width / snap) * snap), max(snap, round(height / snap) * snap))
+
+
+def load_pipeline(model: str):
+    """The pipeline for a model reference, loaded once per (model, dtype, device) in this process."""
+    device = _device()
+    return _load_pipeline_cached(model, device, _dtype_name(device))
+
+
+def model_fingerprint(model: str) -> str:
+    """sha256 over the model's weight files (names and bytes), for the recipe."""
+    root = _model_root(model)
+    if root is None:
+        return "unknown"
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*")
+                                                  if p.suffix in {".safetensors", ".bin", ".ckpt"})
+    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _hash_files(stats)
+
+
+@cache
+def _hash_files(stats: tuple) -> str:
+    digest = hashlib.sha256()
+    for path, _, _ in stats:
+        digest.update(Path(path).name.encode())
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+@cache
+def _load_pipeline_cached(model: str, device: str, dtype_name: str):
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    pipe = _load(model, dtype)
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _load(model: str, dtype):
+    if model == DEFAULT_MODEL:
+        from adgen.tiny import load_tiny_pipeline
+
+        return load_tiny_pipeline(dtype=dtype)
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return _from_folder(path, dtype)
+    if path.is_file():
+        return _from_single_file(path, dtype)
+    if "/" in model and not path.exists() and not model.startswith((".", "/", "~")):
+        return _from_hub_cache(model, dtype)
+    raise ModelError("model not found: no such folder or file, and not a hub id (org/name)",
+                     field="model", value=model)
+
+
+def _from_folder(path: Path, dtype):
+    from diffusers import DiffusionPipeline
+
+    if not (path / "model_index.json").is_file():
+        raise ModelError(f"not a diffusers folder: {path / 'model_index.json'} is missing",
+                         field="model", value=str(path))
+    try:
+        return DiffusionPipeline.from_pretrained(str(path), torch_dtype=dtype, local_files_only=True,
+                                                 safety_checker=None, requires_safety_checker=False)
+    except (OSError, ValueError, EnvironmentError) as exc:
+        raise ModelError(f"cannot load diffusers folder {path}: {exc}", field="model", value=str(path)) from None
+
+
+def _from_single_file(path: Path, dtype):
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+    from safetensors import safe_open
+
+    if path.suffix != ".safetensors":
+        raise ModelError("single-file checkpoints must be .safetensors (pickled .ckpt is not loaded)",
+                         field="model", value=str(path))
+    with safe_open(str(path), framework="pt") as handle:
+        keys = set(handle.keys())
+    is_sdxl = any(key.startswith("conditioner.embedders.1") for key in keys)
+    pipeline_class = StableDiffusionXLPipeline if is_sdxl else StableDiffusionPipeline
+    # The original-format file holds weights only; the component configs come from a local
+    # diffusers folder ($ADGEN_SINGLE_FILE_CONFIG) or the HF cache, never a download.
+    config = os.environ.get("ADGEN_SINGLE_FILE_CONFIG")
+    try:
+        return pipeline_class.from_single_file(str(path), torch_dtype=dtype, local_files_only=True,
+                                               **({"config": config} if config else {}))
+    except Exception as exc:  # diffusers raises several types for a missing config
+        family = "SDXL" if is_sdxl else "SD 1.5"
+        raise ModelError(f"cannot load {family} single-file checkpoint {path}: {exc}. Point "
+                         "ADGEN_SINGLE_FILE_CONFIG at a diffusers folder of the same family",
+                         field="model", value=str(path)) from None
+
+
+def _from_hub_cache(model: str, dtype):
+    from diffusers import DiffusionPipeline
+    from huggingface_hub import constants
+
+    # Offline unless the user opts in: a model is never fetched behind their back.
+    allow_download = os.environ.get("ADGEN_ALLOW_DOWNLOAD") == "1"
+    try:
+        return DiffusionPipeline.from_pretrained(model, torch_dtype=dtype, local_files_only=not allow_download)
+    except Exception as exc:
+        raise ModelError(f"hub id not found in the local HF cache ({constants.HF_HUB_CACHE}); "
+                         f"adgen does not download models: {type(exc).__name__}", field="model", value=model) from None
+
+
+def _model_root(model: str) -> Path | None:
+    if model == DEFAULT_MODEL:
+        from adgen.tiny import TINY_MODEL_DIR
+
+        return TINY_MODEL_DIR
+    path = Path(model).expanduser()
+    if path.exists():
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:
+        return None
+
+
+def _activate_adapter(pipe, request: ResolvedRequest) -> None:
+    from adgen.adapters import AdapterRef, activate_adapter
+
+    ref = None
+    if request.adapter_path is not None:
+        ref = AdapterRef(name=request.brand.id, path=request.adapter_path, weight=request.adapter_weight,
+                         trigger=request.adapter_trigger)
+    activate_adapter(pipe, ref)
+
+
+def _device() -> str:
+    forced = os.environ.get("ADGEN_DEVICE")
+    if forced:
+        return forced
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _dtype_name(device: str) -> str:
+    return "float16" if device.startswith("cuda") else "float32"
+
+
+def read_model_index(path: Path) -> dict:
+    return json.loads((path / "model_index.json").read_text())

@@ -1,0 +1,74 @@
+"""Placing protected artwork (product cut-out, logo, marks) from its own pixels, never generated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageFilter, UnidentifiedImageError
+
+from adgen.errors import InputError
+from adgen.geometry import Box
+
+PHOTO_FRAME_FRACTION = 0.03  # white frame around a photo with no alpha, fraction of its short side
+
+
+@dataclass(frozen=True)
+class Placement:
+    image: Image.Image   # the canvas with the artwork placed
+    box: Box             # where the artwork's own pixels landed
+    scale: float
+    has_alpha: bool
+
+
+def load_artwork(path: Path, field: str) -> Image.Image:
+    """Open and fully decode an image file; a corrupt or truncated file is an InputError."""
+    try:
+        with Image.open(path) as handle:
+            handle.load()
+            return handle.convert("RGBA")
+    except FileNotFoundError:
+        raise InputError("image file not found", field=field, value=str(path)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"image is corrupt or truncated ({exc})", field=field, value=str(path)) from None
+
+
+def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halign: str = "center",
+                  valign: str = "center", shadow: bool = False, min_width_px: int = 0) -> Placement:
+    """Scale artwork to fit slot (contain, keeping aspect) and composite it with its alpha.
+
+    A source without transparency is framed as a photo. Pixels are only resampled, never edited.
+    """
+    has_alpha = artwork.getextrema()[3][0] < 255
+    art = artwork if has_alpha else _framed(artwork)
+    scale = min(slot.width / art.width, slot.height / art.height)
+    if min_width_px and art.width * scale < min_width_px:
+        scale = min_width_px / art.width
+    width, height = max(1, round(art.width * scale)), max(1, round(art.height * scale))
+    resized = art.resize((width, height), Image.Resampling.LANCZOS)
+    left = slot.left if halign == "left" else slot.left + (slot.width - width) // 2
+    top = slot.bottom - height if valign == "bottom" else slot.top + (slot.height - height) // 2
+    out = canvas.convert("RGBA")
+    if shadow:
+        out.alpha_composite(_soft_shadow(resized, out.size, (left, top)))
+    out.alpha_composite(resized, (left, top))
+    return Placement(out.convert("RGB"), Box(left, top, left + width, top + height), scale, has_alpha)
+
+
+def _framed(photo: Image.Image) -> Image.Image:
+    border = max(2, round(min(photo.size) * PHOTO_FRAME_FRACTION))
+    framed = Image.new("RGBA", (photo.width + 2 * border, photo.height + 2 * border), (255, 255, 255, 255))
+    framed.paste(photo, (border, border))
+    return framed
+
+
+def _soft_shadow(art: Image.Image, canvas_size: tuple[int, int], origin: tuple[int, int]) -> Image.Image:
+    """A blurred, offset copy of the artwork's alpha, darkened: a contact shadow under it."""
+    radius = max(2, round(min(art.size) * 0.04))
+    offset = (round(art.width * 0.02), round(art.height * 0.03))
+    layer = Image.new("RGBA", canvas_size, (0, 0, 0, 0))
+    alpha = art.getchannel("A").point(lambda a: a * 0.45)
+    shadow = Image.new("RGBA", art.size, (0, 0, 0, 0))
+    shadow.putalpha(alpha)
+    layer.paste(shadow, (origin[0] + offset[0], origin[1] + offset[1]), shadow)
+    return layer.filter(ImageFilter.GaussianBlur(radius))

@@ -1,0 +1,95 @@
+"""The request a caller makes, and resolve(): filling every default so the asset can be remade."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adgen.brand import BrandKit, load_brand
+from adgen.formats import Format, get_format
+from adgen.layout_templates import Template, template_for
+from adgen.spec import ProductSpec
+
+DEFAULT_MODEL = "adgen-tiny"
+
+
+class AssetRequest(BaseModel):
+    """One asset: a product, in a brand, in a format, as one numbered variant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product: ProductSpec
+    brand: str = Field(description="Brand kit id (folder under brand_kits/).")
+    format: str = Field(description="Format id from `adgen formats`.")
+    variant: int = Field(1, ge=1, le=64, description="Variant number, 1-based.")
+    seed: int = Field(0, ge=0, lt=2**31, description="Base seed; each (sku, format, variant) derives its own.")
+    model: str | None = Field(None, description="Local diffusers folder, .safetensors file, cached hub id, or adgen-tiny.")
+    steps: int | None = Field(None, ge=1, le=150, description="Denoising steps; default per model.")
+    guidance: float | None = Field(None, ge=0, le=30, description="Classifier-free guidance scale.")
+    file_type: str | None = Field(None, description="png or jpeg; default per format.")
+    use_adapter: bool = Field(True, description="Apply the brand's LoRA adapter when it has one.")
+
+
+@dataclass(frozen=True)
+class ResolvedRequest:
+    """A request with every default filled: the recipe recorded beside the asset."""
+
+    product: ProductSpec
+    brand: BrandKit
+    format: Format
+    template: Template
+    variant: int
+    base_seed: int
+    seed: int
+    model: str
+    steps: int
+    guidance: float
+    file_type: str
+    adapter_path: Path | None
+    adapter_weight: float
+    adapter_trigger: str
+
+    @property
+    def asset_stem(self) -> str:
+        return f"{self.format.id}-v{self.variant}"
+
+
+def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> ResolvedRequest:
+    """Fill defaults: derived seed, model and steps, file type, template, adapter."""
+    kit = brand or load_brand(request.brand)
+    fmt = get_format(request.format)
+    model = request.model or DEFAULT_MODEL
+    steps, guidance = _model_defaults(model)
+    adapter_path = kit.adapter_path if (request.use_adapter and kit.adapter) else None
+    if adapter_path is not None and not adapter_path.is_file():
+        adapter_path = None  # the kit names an adapter that is not trained yet: plain base model
+    file_type = request.file_type or fmt.default_file_type
+    return ResolvedRequest(
+        product=request.product, brand=kit, format=fmt, template=template_for(fmt, kit),
+        variant=request.variant, base_seed=request.seed,
+        seed=derive_seed(request.seed, request.product.sku, fmt.id, request.variant),
+        model=model, steps=request.steps or steps,
+        guidance=request.guidance if request.guidance is not None else guidance,
+        file_type=file_type, adapter_path=adapter_path,
+        adapter_weight=kit.adapter.weight if kit.adapter else 0.0,
+        adapter_trigger=kit.adapter.trigger if (kit.adapter and adapter_path) else "",
+    )
+
+
+def derive_seed(base_seed: int, sku: str, format_id: str, variant: int) -> int:
+    """A stable 31-bit seed for one (sku, format, variant): independent of batch order or worker."""
+    digest = hashlib.sha256(f"{base_seed}:{sku}:{format_id}:{variant}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _model_defaults(model: str) -> tuple[int, float]:
+    """Steps and guidance that suit a model class (Turbo-class models want 1-4 steps, no CFG)."""
+    name = model.lower()
+    if "turbo" in name or "lightning" in name:
+        return 2, 0.0
+    if name == DEFAULT_MODEL:
+        return 20, 4.0
+    return 30, 7.0
