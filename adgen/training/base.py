@@ -126,7 +126,7 @@ def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
         for group in opt.param_groups:  # cosine decay: a short run still ends settled
             group["lr"] = config.vae_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / config.vae_steps)))
         if step % 25 == 0 or step == config.vae_steps - 1:
-            log.write(stage="vae", step=step, loss=round(float(rec), 5))
+            log.write(stage="vae", step=step, loss=round(float(rec.detach()), 5))
     vae.requires_grad_(False)
     return vae.eval()
 
@@ -212,7 +212,7 @@ def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir) -> 
             for e, p in zip(ema.parameters(), unet.parameters()):
                 e.lerp_(p, 1 - decay)
         if step % 20 == 0 or step == config.unet_steps - 1:
-            log.write(stage="unet", step=step, loss=round(float(loss), 5))
+            log.write(stage="unet", step=step, loss=round(float(loss.detach()), 5))
         last = step == config.unet_steps - 1 or time.time() > deadline
         if (step + 1) % config.checkpoint_every == 0 and not last:
             _save_pipeline(config, ema, vae, out_dir)
