@@ -135,6 +135,16 @@ def train_lora(pipe, style_dir: Path, out_dir: Path, *, name: str, trigger: str,
     return out_dir / weight_name
 
 
+def train_brand_adapter(kit, pipe, out_root: Path, *, config: LoraTrainConfig = LoraTrainConfig(),
+                        base_model_sha256: str = "unknown") -> Path:
+    """Train a brand kit's adapter on brand_kits/<id>/style/ into out_root/<id>/<id>.safetensors,
+    with the kit's trigger words; images without a caption use trigger + style words."""
+    trigger = kit.adapter.trigger if kit.adapter and kit.adapter.trigger else f"{kit.id} style"
+    fallback = ", ".join([trigger, *kit.style.words])
+    return train_lora(pipe, Path(kit.kit_dir) / "style", Path(out_root) / kit.id, name=kit.id, trigger=trigger,
+                      fallback_caption=fallback, config=config, base_model_sha256=base_model_sha256)
+
+
 def _check_near_duplicates(paths: list[Path], thumbs: np.ndarray, threshold: float) -> None:
     flat = thumbs.reshape(len(thumbs), -1)
     for i in range(len(flat)):
