@@ -10,7 +10,7 @@ shadow, spotlight, vignette and bokeh. `sample_backdrop(seed)` draws seeded para
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -58,6 +58,10 @@ class BackdropParams:
     angle_deg: float = 90.0  # gradient direction
     jitter: tuple[float, float, float] = (0.0, 0.0, 0.0)  # hue, saturation, value shifts
     seed: int = 0  # texture and bokeh noise
+    # Exact colours (8-bit sRGB) that override the named ones, for brand palettes; the
+    # caption still uses the names, so brand style sets write their own captions.
+    colour_rgb: tuple[int, int, int] | None = None
+    accent_rgb: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         for field, value, allowed in (("kind", self.kind, KINDS), ("colour", self.colour, COLOURS),
@@ -76,8 +80,8 @@ def render_backdrop(params: BackdropParams, size: Size | int = 128) -> Image.Ima
     rng = np.random.default_rng(params.seed)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     x, y = (xs + 0.5) / w, (ys + 0.5) / h  # 0-1 coordinates so every size draws the same scene
-    base = _jittered(COLOURS[params.colour], params.jitter)
-    accent = np.array(COLOURS[params.accent], np.float32) / 255.0
+    base = _jittered(params.colour_rgb or COLOURS[params.colour], params.jitter)
+    accent = np.array(params.accent_rgb or COLOURS[params.accent], np.float32) / 255.0
 
     img = _scene(params, x, y, base, accent, rng, size)
     if params.object != "none":
@@ -147,11 +151,6 @@ def sample_backdrop(seed: int) -> BackdropParams:
         horizon=float(rng.uniform(0.55, 0.75)), angle_deg=float(rng.uniform(0, 360)),
         jitter=(float(rng.normal(0, 0.015)), float(rng.normal(0, 0.06)), float(rng.normal(0, 0.05))),
         seed=int(rng.integers(0, 2**31 - 1)))
-
-
-def with_colours(params: BackdropParams, colour: str, accent: str) -> BackdropParams:
-    """The same scene in other caption colours (used to build brand style sets)."""
-    return replace(params, colour=colour, accent=accent)
 
 
 def _jittered(rgb: tuple[int, int, int], jitter: tuple[float, float, float]) -> np.ndarray:

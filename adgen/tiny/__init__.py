@@ -18,9 +18,10 @@ TINY_TRAIN_CONFIG: Path = Path(__file__).resolve().parent / "train.yaml"
 TINY_RESOLUTION: int = 128  # native px; 16x16 latents through a factor-8 VAE
 TINY_DEFAULT_STEPS: int = 20  # DPM-Solver++ (2M); quality stops improving past ~20 here
 TINY_DEFAULT_GUIDANCE: float = 5.0
-# MiniLM accepts 512 tokens; captions need < 40. The pipeline pads every prompt to this
-# length, so training and inference see the same sequence shape.
-TINY_MAX_TOKENS: int = 48
+# MiniLM accepts 512 tokens; training captions need at most 36. The pipeline pads every
+# prompt to this length, so training and inference see the same sequence shape; longer
+# prompts are cut here (put the scene words first).
+TINY_MAX_TOKENS: int = 40
 
 
 def text_encoder_dir() -> Path:

@@ -28,6 +28,7 @@ class BaseTrainConfig:
     num_images: int = 6000
     resolution: int = 128
     # VAE: trained on random crops (convolutional, so it generalises to the full frame).
+    vae_from: str | None = None  # a trained AutoencoderKL folder to reuse instead of training one
     vae_channels: tuple[int, ...] = (16, 32, 32, 64)
     vae_steps: int = 500
     vae_batch: int = 16
@@ -74,7 +75,13 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
 
     images, captions = _render_dataset(config)
     log.write(stage="data", images=len(images), seconds=round(time.time() - started, 1))
-    vae = _train_vae(config, images, log)
+    if config.vae_from:
+        from diffusers import AutoencoderKL
+
+        vae = AutoencoderKL.from_pretrained(config.vae_from, torch_dtype=torch.float32).requires_grad_(False).eval()
+        log.write(stage="vae", reused=str(config.vae_from))
+    else:
+        vae = _train_vae(config, images, log)
     latents = _encode_images(vae, images)
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     latents = latents * vae.config.scaling_factor
@@ -150,9 +157,14 @@ def _encode_captions(captions):
     from adgen.tiny import encode_text, load_text_encoder
 
     tokenizer, text_encoder = load_text_encoder()
+    # Captions repeat a lot (about 1 in 2 is unique): encode each once, then index.
     flat = [c for pair in captions for c in pair]
-    chunks = [encode_text(tokenizer, text_encoder, flat[s:s + 256]).half() for s in range(0, len(flat), 256)]
-    embeddings = torch.cat(chunks).reshape(len(captions), 2, -1, text_encoder.config.hidden_size)
+    unique = sorted(set(flat))
+    row = {c: i for i, c in enumerate(unique)}
+    chunks = [encode_text(tokenizer, text_encoder, unique[s:s + 128]).half() for s in range(0, len(unique), 128)]
+    table = torch.cat(chunks)
+    index = torch.tensor([row[c] for c in flat])
+    embeddings = table[index].reshape(len(captions), 2, -1, text_encoder.config.hidden_size)
     empty = encode_text(tokenizer, text_encoder, [""])[0]
     return embeddings, empty
 
