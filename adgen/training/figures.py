@@ -24,14 +24,16 @@ def loss_curve(log_path: Path, out_png: Path, stage: str = "unet", size: tuple[i
         return Path(out_png)
     steps = np.array([p[0] for p in points], float)
     loss = np.array([p[1] for p in points], float)
-    smooth = np.convolve(loss, np.ones(9) / 9, mode="same") if len(loss) > 9 else loss
+    k = 9 if len(loss) > 9 else 1
+    smooth = np.convolve(loss, np.ones(k) / k, mode="valid")  # "valid": no zero-padded ends
+    smooth_steps = steps[k // 2: k // 2 + len(smooth)]
     lo, hi = float(loss.min()), float(np.percentile(loss, 98))
     x_of = lambda s: pad + (w - 2 * pad) * s / max(1.0, steps.max())  # noqa: E731
     y_of = lambda v: h - pad - (h - 2 * pad) * (min(v, hi) - lo) / max(1e-9, hi - lo)  # noqa: E731
     draw.line([(pad, pad), (pad, h - pad), (w - pad, h - pad)], fill="black")
     for s, v in zip(steps, loss):
         draw.point((x_of(s), y_of(v)), fill=(170, 190, 230))
-    draw.line([(x_of(s), y_of(v)) for s, v in zip(steps, smooth)], fill=(20, 60, 160), width=2)
+    draw.line([(x_of(s), y_of(v)) for s, v in zip(smooth_steps, smooth)], fill=(20, 60, 160), width=2)
     draw.text((pad, 8), f"adgen-tiny {stage} loss (MSE on noise), steps 0-{int(steps.max())}", fill="black")
     draw.text((4, pad - 12), f"{hi:.3f}", fill="black")
     draw.text((4, h - pad - 6), f"{lo:.3f}", fill="black")
