@@ -254,3 +254,17 @@ def test_lint_missing_caption_is_a_warning_with_the_brand_caption(style_sets, tm
     assert len(warnings) == 1 and "004.png" in warnings[0] and "004.txt" in warnings[0]
     assert {e.caption for e in examples if e.path.name == "004.png"} == {"blueco style, navy"}
     assert json.dumps([e.caption for e in examples])  # captions are plain strings
+
+
+def test_training_again_after_adapters_were_used(trained, sd15, style_sets, tmp_path):
+    """A pipeline that already switched brands (and was left with LoRA off) trains a new one."""
+    activate_adapter(sd15, AdapterRef("red", trained["red"], weight=1.0))
+    activate_adapter(sd15, None)
+    weights = train_lora(sd15, style_sets / "blue", tmp_path / "again", name="again", trigger="again style",
+                         config=SMOKE)
+    assert np.isfinite(adapter_info(weights)["final_loss"])
+    assert "again" not in sd15.get_list_adapters().get("unet", [])
+    base = _render(sd15)
+    activate_adapter(sd15, AdapterRef("again", weights, weight=1.0))
+    assert np.abs(_render(sd15) - base).mean() > 1e-4  # it learned something
+    activate_adapter(sd15, None)

@@ -91,7 +91,7 @@ def train_lora(pipe, style_dir: Path, out_dir: Path, *, name: str, trigger: str,
                config: LoraTrainConfig = LoraTrainConfig(), base_model_sha256: str = "unknown") -> Path:
     """Train adapter `name` on the images in `style_dir` for `pipe` (SD 1.5-class: UNet +
     one text encoder); write it to `out_dir` and return the .safetensors path. The pipeline
-    is left as it was (its UNet carries no adapter afterwards)."""
+    keeps any adapters it had loaded, with none active: call activate_adapter next."""
     import torch
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
@@ -110,6 +110,10 @@ def train_lora(pipe, style_dir: Path, out_dir: Path, *, name: str, trigger: str,
     lora_config = LoraConfig(r=config.rank, lora_alpha=config.alpha, init_lora_weights="gaussian",
                              target_modules=list(config.target_modules))
     unet.add_adapter(lora_config, adapter_name=name)
+    # Only the new adapter may be active while it trains: other brands may be loaded, and a
+    # pipeline left with LoRA disabled (activate_adapter(pipe, None)) would train nothing.
+    unet.set_adapter(name)
+    unet.enable_adapters()
     try:
         losses = _fit(unet, DDPMScheduler.from_config(pipe.scheduler.config), latents, embeddings, config)
         layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet, adapter_name=name))
