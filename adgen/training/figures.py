@@ -1,0 +1,61 @@
+"""Figures for the training docs, drawn with Pillow (no plotting library needed):
+the loss curve of a run log and a labelled grid of sample plates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+
+def loss_curve(log_path: Path, out_png: Path, stage: str = "unet", size: tuple[int, int] = (640, 320)) -> Path:
+    """Plot a stage's loss (raw points and a running mean) from a train_log.jsonl."""
+    rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    points = [(r["step"], r["loss"]) for r in rows if r.get("stage") == stage and "loss" in r]
+    w, h = size
+    pad = 40
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    if not points:
+        draw.text((pad, h // 2), f"no {stage} loss in {log_path}", fill="black")
+        img.save(out_png)
+        return Path(out_png)
+    steps = np.array([p[0] for p in points], float)
+    loss = np.array([p[1] for p in points], float)
+    k = 9 if len(loss) > 9 else 1
+    smooth = np.convolve(loss, np.ones(k) / k, mode="valid")  # "valid": no zero-padded ends
+    smooth_steps = steps[k // 2: k // 2 + len(smooth)]
+    lo, hi = float(loss.min()), float(np.percentile(loss, 98))
+    x_of = lambda s: pad + (w - 2 * pad) * s / max(1.0, steps.max())  # noqa: E731
+    y_of = lambda v: h - pad - (h - 2 * pad) * (min(v, hi) - lo) / max(1e-9, hi - lo)  # noqa: E731
+    draw.line([(pad, pad), (pad, h - pad), (w - pad, h - pad)], fill="black")
+    for s, v in zip(steps, loss):
+        draw.point((x_of(s), y_of(v)), fill=(170, 190, 230))
+    draw.line([(x_of(s), y_of(v)) for s, v in zip(smooth_steps, smooth)], fill=(20, 60, 160), width=2)
+    draw.text((pad, 8), f"adgen-tiny {stage} loss (MSE on noise), steps 0-{int(steps.max())}", fill="black")
+    draw.text((4, pad - 12), f"{hi:.3f}", fill="black")
+    draw.text((4, h - pad - 6), f"{lo:.3f}", fill="black")
+    img.save(out_png)
+    return Path(out_png)
+
+
+def sample_grid(pipe, prompts: list[str], out_png: Path, *, seeds=(0, 1, 2), steps: int = 20,
+                guidance: float = 5.0, label_width: int = 300) -> Path:
+    """One row per prompt (label + one plate per seed)."""
+    import torch
+
+    side = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
+    grid = Image.new("RGB", (label_width + side * len(seeds), side * len(prompts)), "white")
+    draw = ImageDraw.Draw(grid)
+    for row, prompt in enumerate(prompts):
+        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        with torch.inference_mode():
+            images = pipe([prompt] * len(seeds), num_inference_steps=steps, guidance_scale=guidance,
+                          generator=generators).images
+        draw.text((6, row * side + side // 2 - 6), prompt[:48], fill="black")
+        for col, image in enumerate(images):
+            grid.paste(image, (label_width + col * side, row * side))
+    grid.save(out_png)
+    return Path(out_png)

@@ -1,0 +1,123 @@
+"""adgen-tiny: the training code runs end to end, and the shipped model loads, makes plates
+at its native size and follows the prompt (colour, synonyms, lighting, podium).
+
+Steering is measured over several seeds against the same prompt without the word, with
+margins well under the gaps measured when the model was trained (docs/adgen-tiny.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adgen.tiny import (TINY_DEFAULT_STEPS, TINY_MODEL_DIR, TINY_RESOLUTION, encode_text, load_tiny_pipeline)
+from adgen.training.base import BaseTrainConfig, train_base
+
+SMOKE_CONFIG = Path(__file__).resolve().parents[1] / "adgen" / "tiny" / "train-smoke.yaml"
+SEEDS = (0, 1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    import torch
+
+    torch.set_num_threads(1)
+    return load_tiny_pipeline()
+
+
+def _plates(pipe, prompt: str, seeds=SEEDS) -> np.ndarray:
+    """(n, H, W, 3) float 0-255 plates, one generator per seed."""
+    import torch
+
+    generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+    with torch.inference_mode():
+        images = pipe([prompt] * len(seeds), num_inference_steps=TINY_DEFAULT_STEPS, guidance_scale=5.0,
+                      generator=generators, output_type="np").images
+    return images * 255.0
+
+
+def _redness(plates: np.ndarray) -> float:
+    """Mean red minus blue channel, 0-255 units."""
+    return float((plates[..., 0] - plates[..., 2]).mean())
+
+
+def test_smoke_training_end_to_end(tmp_path):
+    import torch
+
+    out = train_base(BaseTrainConfig.from_yaml(SMOKE_CONFIG), tmp_path / "model")
+    index = json.loads((out / "model_index.json").read_text())
+    assert index["unet"] == ["diffusers", "UNet2DConditionModel"]
+    assert not (out / "text_encoder").exists()  # MiniLM comes from its own package
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log][-1] == "done"
+    assert all(np.isfinite(r["loss"]) for r in log if "loss" in r)
+
+    pipe = load_tiny_pipeline(model_dir=out)
+    image = pipe("red backdrop", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
+    assert image.size == (64, 64)
+
+
+def test_import_does_not_load_torch():
+    code = "import sys, adgen.tiny; assert 'torch' not in sys.modules and 'diffusers' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_shipped_folder_is_small_and_has_no_text_encoder():
+    weights = list(TINY_MODEL_DIR.rglob("*.safetensors"))
+    assert {p.parent.name for p in weights} == {"unet", "vae"}
+    assert all(p.stat().st_size < 20 * 2**20 for p in weights)
+    assert not (TINY_MODEL_DIR / "text_encoder").exists()
+
+
+def test_pipeline_embeds_prompts_as_training_did(tiny):
+    import torch
+
+    ours = encode_text(tiny.tokenizer, tiny.text_encoder, ["a soft blue studio sweep backdrop"])
+    theirs, _ = tiny.encode_prompt("a soft blue studio sweep backdrop", "cpu", 1, False)
+    torch.testing.assert_close(ours, theirs)
+
+
+def test_generates_at_native_size(tiny):
+    import torch
+
+    image = tiny("beige studio backdrop, round podium", negative_prompt="text, letters",
+                 num_inference_steps=TINY_DEFAULT_STEPS, guidance_scale=5.0,
+                 generator=torch.Generator().manual_seed(0)).images[0]
+    pixels = np.asarray(image, np.float32)
+    assert image.size == (TINY_RESOLUTION, TINY_RESOLUTION)
+    assert pixels.std() > 2  # not a blank or NaN-black frame
+
+
+def test_colour_words_steer_hue(tiny):
+    # Measured at ship time (seeds 0-3): red 76.6, blue -37.3 (gap 114).
+    red, blue = _plates(tiny, "red backdrop"), _plates(tiny, "blue backdrop")
+    assert _redness(red) - _redness(blue) > 50
+
+
+@pytest.mark.parametrize("warm,cool,margin", [("crimson backdrop", "azure backdrop", 10),
+                                              ("scarlet backdrop", "navy backdrop", 20)])
+def test_unseen_synonyms_steer_too(tiny, warm, cool, margin):
+    """Never in a training caption: MiniLM places them near red and blue. Measured at ship
+    time: crimson - azure 29, scarlet - navy 55."""
+    assert _redness(_plates(tiny, warm)) - _redness(_plates(tiny, cool)) > margin
+
+
+def test_lighting_words_move_brightness(tiny):
+    bright = _plates(tiny, "bright gray studio backdrop").mean()
+    dark = _plates(tiny, "dark moody gray studio backdrop").mean()
+    assert bright - dark > 6  # measured at ship time: 105.9 vs 90.6
+
+
+def test_podium_adds_structure_in_the_lower_centre(tiny):
+    def lower_centre_edges(plates):
+        region = plates[:, 72:124, 32:96].mean(-1)
+        return float(np.abs(np.diff(region, axis=2)).mean() + np.abs(np.diff(region, axis=1)).mean())
+
+    with_podium = lower_centre_edges(_plates(tiny, "beige studio sweep backdrop, round podium"))
+    without = lower_centre_edges(_plates(tiny, "beige studio sweep backdrop"))
+    assert with_podium > 1.4 * without  # measured at ship time: 3.10 vs 1.49
