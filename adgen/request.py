@@ -91,5 +91,7 @@ def model_defaults(model: str) -> tuple[int, float]:
     if "turbo" in name or "lightning" in name:
         return 2, 0.0
     if name == DEFAULT_MODEL:
-        return 20, 4.0
+        from adgen.tiny import TINY_DEFAULT_GUIDANCE, TINY_DEFAULT_STEPS
+
+        return TINY_DEFAULT_STEPS, TINY_DEFAULT_GUIDANCE
     return 30, 7.0
