@@ -120,7 +120,7 @@ def plate(
     from adgen.errors import InputError
     from adgen.generation import render_plate
     from adgen.geometry import Size
-    from adgen.request import DEFAULT_MODEL, model_defaults
+    from adgen.request import DEFAULT_MODEL, adapter_fits, model_defaults
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
@@ -134,7 +134,7 @@ def plate(
         kit = load_brand(brand)
         text = ", ".join([prompt, *kit.style.words])
         negative = kit.style.negative
-        if kit.adapter and kit.adapter_path.is_file():
+        if kit.adapter and adapter_fits(kit.adapter_path, model):
             text = f"{kit.adapter.trigger}, {text}" if kit.adapter.trigger else text
             adapter = (kit.id, kit.adapter_path, kit.adapter.weight, kit.adapter.trigger)
     default_steps, default_guidance = model_defaults(model)

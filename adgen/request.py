@@ -64,8 +64,8 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
     model = request.model or DEFAULT_MODEL
     steps, guidance = model_defaults(model)
     adapter_path = kit.adapter_path if (request.use_adapter and kit.adapter) else None
-    if adapter_path is not None and not adapter_path.is_file():
-        adapter_path = None  # the kit names an adapter that is not trained yet: plain base model
+    if adapter_path is not None and not adapter_fits(adapter_path, model):
+        adapter_path = None  # not trained yet, or trained on another base model: plain base model
     file_type = request.file_type or fmt.default_file_type
     return ResolvedRequest(
         product=request.product, brand=kit, format=fmt, template=template_for(fmt, kit),
@@ -77,6 +77,17 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
         adapter_weight=kit.adapter.weight if kit.adapter else 0.0,
         adapter_trigger=kit.adapter.trigger if (kit.adapter and adapter_path) else "",
     )
+
+
+def adapter_fits(adapter_path: Path, model: str) -> bool:
+    """A LoRA only applies to the base model it was trained on (adapter.json records its hash)."""
+    if not adapter_path.is_file():
+        return False
+    from adgen.adapters import adapter_info
+    from adgen.generation import model_fingerprint
+
+    base = adapter_info(adapter_path).get("base_model_sha256")
+    return base is None or base == model_fingerprint(model)
 
 
 def derive_seed(base_seed: int, sku: str, format_id: str, variant: int) -> int:
