@@ -14,6 +14,7 @@ from rich.table import Table
 from adgen.commands import apikeys, keys, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.serve import serve
+from adgen.commands.train import lora_app, train_app
 from adgen.commands.ui import ui as ui_command
 from adgen.errors import AdgenError
 
@@ -25,6 +26,8 @@ err_console = Console(stderr=True)
 # imports (torch, gradio, uvicorn) happen inside the commands.
 app.add_typer(apikeys.register(keys.app), name="keys")
 app.add_typer(rules.app, name="rules")
+app.add_typer(train_app, name="train")
+app.add_typer(lora_app, name="lora")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 
