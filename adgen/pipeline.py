@@ -59,9 +59,10 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     # 2. prompt
     prompt = build_prompt(resolved)
     lap("prompt")
-    # 3. generate
-    plate = generate(prompt, resolved) if plate is None else plate
-    lap("generate")
+    # 3. generate (unless the caller brings the plate: batch workers, re-layout)
+    if plate is None:
+        plate = generate(prompt, resolved)
+        lap("generate")
     # 4. compose
     composition = compose(plate, resolved)
     lap("compose")
