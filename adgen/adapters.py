@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,10 @@ def _load(pipe, adapter: AdapterRef) -> None:
         raise ModelError("adapter file does not match the sha256 its recipe pins", file=str(weights),
                          field="sha256", value=adapter.sha256)
     try:
-        pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=adapter.name)
+        with warnings.catch_warnings():
+            # Several named adapters on one resident pipeline is the design, not a mistake.
+            warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+            pipe.load_lora_weights(str(weights.parent), weight_name=weights.name, adapter_name=adapter.name)
     except (ValueError, KeyError, RuntimeError) as exc:
         # A LoRA trained for another base (wrong shapes or module names) lands here.
         raise ModelError(f"cannot load LoRA adapter into {type(pipe).__name__}: {exc}",
