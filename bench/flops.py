@@ -29,7 +29,6 @@ class ImageFlops:
 def image_flops(spec: ModelSpec, *, steps: int | None = None, guided: bool | None = None) -> ImageFlops:
     """Count FLOPs of one image of `spec` with FlopCounterMode on a meta-device pipeline."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     steps = spec.steps if steps is None else steps
     guided = spec.guidance > 1.0 if guided is None else guided

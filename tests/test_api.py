@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import time
-from pathlib import Path
 
 import pytest
 from api_helpers import BAG_PNG, Receiver, job_body, product, wait_for

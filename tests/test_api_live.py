@@ -10,7 +10,6 @@ import json
 import asyncio
 import os
 import re
-import shutil
 import sqlite3
 import statistics
 import subprocess
