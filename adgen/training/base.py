@@ -34,6 +34,10 @@ class BaseTrainConfig:
     vae_batch: int = 16
     vae_crop: int = 64
     vae_lr: float = 1e-3
+    # Then full frames: GroupNorm sees whole-frame statistics at inference, and a VAE trained
+    # only on crops measured 4 px error per crop but 19 on full frames (wrong hues).
+    vae_full_steps: int = 0
+    vae_full_batch: int = 4
     vae_kl_weight: float = 1e-6
     # UNet: attention only at 8x8 and 4x4 (the 16x16 level is convolution only: 2x faster
     # here and colour/lighting words are global anyway).
@@ -45,6 +49,7 @@ class BaseTrainConfig:
     ema_decay: float = 0.999
     empty_caption_rate: float = 0.1
     offset_noise: float = 0.1  # lets the model move the mean colour of a plate far
+    min_snr_gamma: float | None = 5.0  # Min-SNR loss weighting (Hang et al. 2023): faster convergence
     max_minutes: float = 60.0  # wall-clock cap on UNet training; a checkpoint is kept anyway
     checkpoint_every: int = 500
     threads: int = 2
@@ -82,6 +87,8 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
         log.write(stage="vae", reused=str(config.vae_from))
     else:
         vae = _train_vae(config, images, log)
+    log.write(stage="vae", **_reconstruction_error(vae, images[len(images) - _held_out_count(images):]))
+    vae.save_pretrained(out_dir / "vae-fp32", safe_serialization=True)  # reusable via vae_from
     latents = _encode_images(vae, images)
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     latents = latents * vae.config.scaling_factor
@@ -119,8 +126,9 @@ def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
     opt = torch.optim.AdamW(vae.parameters(), lr=config.vae_lr, weight_decay=0.0)
     rng = np.random.default_rng(config.data_seed + 1)
     crop = config.vae_crop
+    train_count = len(images) - _held_out_count(images)  # the rest measures the full-frame error
     for step in _progress(range(config.vae_steps), "VAE"):
-        idx = rng.integers(0, len(images), config.vae_batch)
+        idx = rng.integers(0, train_count, config.vae_batch)
         y0, x0 = rng.integers(0, config.resolution - crop + 1, 2)
         x = torch.from_numpy(images[idx, :, y0:y0 + crop, x0:x0 + crop].astype(np.float32))
         posterior = vae.encode(x).latent_dist
@@ -134,8 +142,39 @@ def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
             group["lr"] = config.vae_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / config.vae_steps)))
         if step % 25 == 0 or step == config.vae_steps - 1:
             log.write(stage="vae", step=step, loss=round(float(rec.detach()), 5))
+    held_out = images[train_count:]
+    for step in _progress(range(config.vae_full_steps), "VAE full frames"):
+        x = torch.from_numpy(images[rng.integers(0, train_count, config.vae_full_batch)].astype(np.float32))
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample()).sample
+        rec = (recon - x).abs().mean() + (recon - x).pow(2).mean()
+        loss = rec + config.vae_kl_weight * posterior.kl().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = config.vae_lr * 0.3 * 0.5 * (1 + math.cos(math.pi * step / config.vae_full_steps))
+        opt.step()
+        if step % 100 == 0:
+            log.write(stage="vae_full", step=step, loss=round(float(rec.detach()), 5),
+                      **_reconstruction_error(vae.eval(), held_out))
+            vae.train()
     vae.requires_grad_(False)
     return vae.eval()
+
+
+def _held_out_count(images: np.ndarray) -> int:
+    return min(64, len(images) // 8)
+
+
+def _reconstruction_error(vae, images: np.ndarray) -> dict:
+    """Mean absolute pixel error and mean-colour error (0-255) of full-frame round trips."""
+    import torch
+
+    x = torch.from_numpy(images.astype(np.float32))
+    with torch.no_grad():
+        recon = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+    return {"recon_mae": round(float((recon - x).abs().mean() * 127.5), 2),
+            "recon_colour_error": round(float((recon.mean((2, 3)) - x.mean((2, 3))).abs().mean() * 127.5), 2)}
 
 
 def _encode_images(vae, images: np.ndarray):
@@ -211,7 +250,11 @@ def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir) -> 
         noise += config.offset_noise * torch.randn(x0.shape[0], x0.shape[1], 1, 1)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],))
         pred = unet(scheduler.add_noise(x0, noise, t), t, context).sample
-        loss = (pred - noise).pow(2).mean()
+        loss = (pred - noise).pow(2).mean((1, 2, 3))
+        if config.min_snr_gamma:  # down-weight the easy low-noise steps that dominate epsilon loss
+            snr = scheduler.alphas_cumprod[t] / (1 - scheduler.alphas_cumprod[t])
+            loss = loss * snr.clamp(max=config.min_snr_gamma) / snr
+        loss = loss.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)

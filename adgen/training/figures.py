@@ -34,7 +34,7 @@ def loss_curve(log_path: Path, out_png: Path, stage: str = "unet", size: tuple[i
     for s, v in zip(steps, loss):
         draw.point((x_of(s), y_of(v)), fill=(170, 190, 230))
     draw.line([(x_of(s), y_of(v)) for s, v in zip(smooth_steps, smooth)], fill=(20, 60, 160), width=2)
-    draw.text((pad, 8), f"adgen-tiny {stage} loss (MSE on noise), steps 0-{int(steps.max())}", fill="black")
+    draw.text((pad, 8), f"adgen-tiny {stage} training loss, steps 0-{int(steps.max())}", fill="black")
     draw.text((4, pad - 12), f"{hi:.3f}", fill="black")
     draw.text((4, h - pad - 6), f"{lo:.3f}", fill="black")
     img.save(out_png)
@@ -42,8 +42,8 @@ def loss_curve(log_path: Path, out_png: Path, stage: str = "unet", size: tuple[i
 
 
 def sample_grid(pipe, prompts: list[str], out_png: Path, *, seeds=(0, 1, 2), steps: int = 20,
-                guidance: float = 5.0, label_width: int = 300) -> Path:
-    """One row per prompt (label + one plate per seed)."""
+                guidance: float = 5.0, label_width: int = 300, labels: list[str] | None = None) -> Path:
+    """One row per prompt (label, default the prompt, + one plate per seed)."""
     import torch
 
     side = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
@@ -54,8 +54,35 @@ def sample_grid(pipe, prompts: list[str], out_png: Path, *, seeds=(0, 1, 2), ste
         with torch.inference_mode():
             images = pipe([prompt] * len(seeds), num_inference_steps=steps, guidance_scale=guidance,
                           generator=generators).images
-        draw.text((6, row * side + side // 2 - 6), prompt[:48], fill="black")
+        draw.text((6, row * side + side // 2 - 6), (labels[row] if labels else prompt)[:48], fill="black")
         for col, image in enumerate(images):
             grid.paste(image, (label_width + col * side, row * side))
     grid.save(out_png)
     return Path(out_png)
+
+
+# The docs' sample grid: every caption colour, two unseen synonyms, lighting, objects, scenes.
+GRID_PROMPTS = (
+    "red backdrop", "orange backdrop", "yellow backdrop", "green backdrop", "blue backdrop",
+    "purple backdrop", "pink backdrop", "white backdrop", "black backdrop", "beige backdrop",
+    "crimson backdrop (unseen word)", "navy backdrop (unseen word)",
+    "bright beige studio backdrop", "dark moody beige studio backdrop",
+    "blue studio sweep backdrop, round podium", "black backdrop, square pedestal",
+    "green table top, marble surface", "pink gradient backdrop fading to white",
+    "orange sky backdrop", "purple backdrop, bokeh lights",
+)
+
+
+if __name__ == "__main__":  # python -m adgen.training.figures MODEL_DIR OUT_DIR
+    import sys
+
+    from adgen.tiny import TINY_DEFAULT_GUIDANCE, TINY_DEFAULT_STEPS, load_tiny_pipeline
+
+    model_dir, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    loss_curve(model_dir / "train_log.jsonl", out_dir / "adgen-tiny-loss.png")
+    pipe = load_tiny_pipeline(model_dir=model_dir)
+    # "(unseen word)" is a label for the reader, not part of the prompt.
+    labelled = {p: p.replace(" (unseen word)", "") for p in GRID_PROMPTS}
+    grid = sample_grid(pipe, list(labelled.values()), out_dir / "adgen-tiny-grid.png", seeds=(0, 1, 2, 3),
+                       steps=TINY_DEFAULT_STEPS, guidance=TINY_DEFAULT_GUIDANCE, labels=list(labelled))
+    print(grid)
