@@ -10,7 +10,7 @@ from PIL import Image
 from adgen.compliance.report import Finding
 from adgen.compliance.subject import CheckSubject
 from adgen.geometry import Box
-from adgen.ocr import OcrRead, character_error_rate, locale_supported, read_box
+from adgen.ocr import OcrRead, character_error_rate, locale_supported, read_boxes
 
 DETECTION_SIDE_PX = 736   # rapidocr's Det.limit_side_len with limit_type "min"
 
@@ -44,15 +44,22 @@ def read_layer(subject: CheckSubject, layer) -> OcrRead:
 
     Wrapped copy is cut into its lines at the emptiest ink row near each expected boundary and
     each line is recognised alone: detection inside a small crop is slow (rapidocr upscales it
-    to 736 px) and splits lines into overlapping pieces.
+    to 736 px) and splits lines into overlapping pieces. The first read recognises every text
+    layer's lines in one batched call, so later layers are already in the cache.
     """
     cache = subject.__dict__.setdefault("_ocr_reads", {})
-    key = (layer.name, layer.box)
-    if key not in cache:
-        reads = [read_box(subject.final_image, box, locale=subject.locale) for box in line_boxes(layer)]
-        cache[key] = OcrRead("\n".join(r.text for r in reads), min((r.score for r in reads), default=0.0),
-                             all(r.supported for r in reads))
-    return cache[key]
+    if (layer.name, layer.box) not in cache:
+        wanted = [item for item in (*subject.composition.text_layers, layer)
+                  if (item.name, item.box) not in cache]
+        wanted = list({(item.name, item.box): item for item in wanted}.values())
+        bands = [(item, box) for item in wanted for box in line_boxes(item)]
+        reads = read_boxes(subject.final_image, [box for _, box in bands], locale=subject.locale)
+        for item in wanted:
+            mine = [read for (owner, _), read in zip(bands, reads) if owner is item]
+            cache[(item.name, item.box)] = OcrRead("\n".join(r.text for r in mine),
+                                                   min((r.score for r in mine), default=0.0),
+                                                   all(r.supported for r in mine))
+    return cache[(layer.name, layer.box)]
 
 
 def line_boxes(layer) -> list[Box]:
