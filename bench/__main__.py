@@ -208,8 +208,9 @@ def format_result(result: dict) -> str:
         return "\n".join([
             f"[post] {result['format']} {result['size'][0]}x{result['size'][1]} {result['file_type']}: "
             f"median ms per stage {result['stages_ms']}",
-            f"  rules ms {result['rules_ms']}",
-            f"  OCR ms: {result['ocr_ms']['crop_count']} placed-line reads {result['ocr_ms']['crops']} vs full-image "
+            f"  rules ms (each cold) {result['rules_ms']}; all rules in one pass {result.get('rules_one_pass_ms')}",
+            f"  OCR ms: {result['ocr_ms']['crop_count']} placed-line reads {result['ocr_ms']['crops']} one call each, "
+            f"{result['ocr_ms'].get('crops_batched', '-')} batched; vs full-image "
             f"detection {result['ocr_ms']['full_image']} (x{result['ocr_ms']['full_image'] / max(result['ocr_ms']['crops'], 0.1):.1f});"
             f" per-box crops with detection {result['ocr_ms']['crops_with_detection']}",
             "  encoders (ms, KB): " + ", ".join(f"{k} {v[0]} ms {v[1]} KB" for k, v in result["encoders_ms_kb"].items()),

@@ -64,9 +64,11 @@ def textured_plate(side: int, *, seed: int):
 @contextmanager
 def _capturing(captured: dict):
     """Record what run() hands to check() and encode(), whatever fields they grow later."""
+    import adgen.fixes
     import adgen.pipeline
 
-    real_check, real_encode = adgen.pipeline.check, adgen.pipeline.encode
+    # run() checks inside fixes.check_and_fix and encodes through pipeline's encode step.
+    real_check, real_encode = adgen.fixes.check, adgen.pipeline.encode
 
     def check(subject, *args, **kwargs):
         captured["subject"] = subject
@@ -76,7 +78,7 @@ def _capturing(captured: dict):
         captured["encode_kwargs"] = kwargs
         return real_encode(image, **kwargs)
 
-    with mock.patch("adgen.pipeline.check", check), mock.patch("adgen.pipeline.encode", encode):
+    with mock.patch("adgen.fixes.check", check), mock.patch("adgen.pipeline.encode", encode):
         yield
 
 
@@ -90,7 +92,7 @@ def plate_instead_of_model(plate_for):
 def _pieces(result, captured: dict, repeats: int) -> dict:
     from adgen.compliance import RULES
     from adgen.encoding import encode
-    from adgen.ocr import detect_text, read_box
+    from adgen.ocr import detect_text, read_box, read_boxes
     from adgen.provenance import decode_watermark, embed_watermark, watermark_payload_for
 
     subject, encode_kwargs = captured["subject"], captured["encode_kwargs"]
@@ -108,7 +110,17 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
         # short side up to its working size, so a thin crop costs more than the whole image.
         return [read_box(image, layer.box, locale=locale, multiline=len(layer.lines) > 1) for layer in texts]
 
-    rules_ms = {rule.id: _median_ms(lambda rule=rule: rule.function(subject), repeats) for rule in RULES}
+    def fresh(rule):
+        subject.__dict__.pop("_ocr_reads", None)  # rules share OCR reads through the subject: time a cold read
+        return rule.function(subject)
+
+    rules_ms = {rule.id: _median_ms(lambda rule=rule: fresh(rule), repeats) for rule in RULES}
+
+    def one_pass():  # what the check stage does: every rule once, OCR reads shared
+        subject.__dict__.pop("_ocr_reads", None)
+        return [rule.function(subject) for rule in RULES]
+
+    rules_one_pass = _median_ms(one_pass, repeats)
     png_default = _median_ms(lambda: _save(image, "PNG"), repeats)
     encoders = {
         "png_default": (png_default, _kb(_save(image, "PNG"))),
@@ -132,27 +144,30 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
         "encode_signed_png_default": _median_ms(
             lambda: _sign_png_default(marked, encode_kwargs["recipe"], identifier), repeats),
     }
-    ocr = {"crops": _median_ms(ocr_line_bands, repeats), "crops_with_detection": _median_ms(ocr_crops_detect, 1),
+    def ocr_line_bands_batched():
+        return read_boxes(image, [band for layer in texts for band in _line_bands(layer)], locale=locale)
+
+    ocr = {"crops": _median_ms(ocr_line_bands, repeats), "crops_batched": _median_ms(ocr_line_bands_batched, repeats),
+           "crops_with_detection": _median_ms(ocr_crops_detect, 1),
            "full_image": _median_ms(lambda: detect_text(image), repeats),
            "crop_count": sum(len(_line_bands(layer)) for layer in texts)}
     return {"rules_ms": rules_ms, "encoders_ms_kb": encoders, "provenance_ms": provenance, "ocr_ms": ocr,
-            "naive_vs_adgen": _naive_vs_adgen(rules_ms, ocr, provenance)}
+            "rules_one_pass_ms": rules_one_pass, "naive_vs_adgen": _naive_vs_adgen(rules_one_pass, ocr, provenance)}
 
 
-def _naive_vs_adgen(rules_ms: dict, ocr: dict, provenance: dict) -> dict:
+def _naive_vs_adgen(rules_one_pass: float, ocr: dict, provenance: dict) -> dict:
     """Check + signed encode per asset: adgen's path against the naive one.
 
-    Legibility is a read of every placed string: adgen crops the boxes it placed, the
-    naive path detects text over the whole image. When a text.legible rule is registered
-    its own time is the adgen figure; until then the crop reads stand in for it.
+    Both run every rule once. Reading the placed copy back is adgen's batched recognition of
+    the line crops it placed; the naive path swaps that for full-image detection +
+    recognition, default PNG and an unconditional watermark pass.
     """
-    legible = rules_ms.get("text.legible")
-    other_rules = sum(ms for rule, ms in rules_ms.items() if rule != "text.legible")
-    adgen_ms = other_rules + (legible if legible is not None else ocr["crops"]) + provenance["encode_signed_adgen"]
-    naive_ms = (other_rules + ocr["full_image"] + provenance["watermark_embed"]
+    reads = ocr["crops_batched"]
+    adgen_ms = rules_one_pass + provenance["encode_signed_adgen"]
+    naive_ms = (rules_one_pass - reads + ocr["full_image"] + provenance["watermark_embed"]
                 + provenance["encode_signed_png_default"])
     return {"adgen_ms": round(adgen_ms, 1), "naive_ms": round(naive_ms, 1), "ratio": round(naive_ms / adgen_ms, 2),
-            "legibility_source": "text.legible rule" if legible is not None else "read_box per placed line"}
+            "legibility_source": "batched line-crop recognition inside the rules' one pass"}
 
 
 def _line_bands(layer):

@@ -74,3 +74,16 @@ def test_pipelined_mode_overlaps_generation_with_postprocessing(tmp_path):
         pipelined, busy = _pipelined(generation, generate_batch, postprocess_batch, 3, tmp_path)
     assert done == [0, 1, 2, 0, 1, 2] and busy == pytest.approx(0.6)
     assert sequential / pipelined > 1.2
+
+
+def test_postprocess_profile_times_every_stage_and_both_paths():
+    """`python -m bench post` end to end at one repeat: it broke silently once when run()
+    moved its check step, so it is exercised here (no timing is asserted)."""
+    from bench.postprocess import profile_postprocess
+
+    result = profile_postprocess(repeats=1)
+    assert set(result["stages_ms"]) == {"compose", "check", "export"}
+    assert result["ocr_ms"]["crop_count"] > 0 and result["ocr_ms"]["crops_batched"] > 0
+    assert result["rules_one_pass_ms"] > 0
+    nva = result["naive_vs_adgen"]
+    assert nva["naive_ms"] > 0 and nva["adgen_ms"] > 0
