@@ -131,12 +131,7 @@ def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
         idx = rng.integers(0, train_count, config.vae_batch)
         y0, x0 = rng.integers(0, config.resolution - crop + 1, 2)
         x = torch.from_numpy(images[idx, :, y0:y0 + crop, x0:x0 + crop].astype(np.float32))
-        posterior = vae.encode(x).latent_dist
-        recon = vae.decode(posterior.sample()).sample
-        rec = (recon - x).abs().mean() + (recon - x).pow(2).mean()
-        loss = rec + config.vae_kl_weight * posterior.kl().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        rec = _vae_backward(vae, opt, x, config.vae_kl_weight)
         opt.step()
         for group in opt.param_groups:  # cosine decay: a short run still ends settled
             group["lr"] = config.vae_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / config.vae_steps)))
@@ -145,12 +140,7 @@ def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
     held_out = images[train_count:]
     for step in _progress(range(config.vae_full_steps), "VAE full frames"):
         x = torch.from_numpy(images[rng.integers(0, train_count, config.vae_full_batch)].astype(np.float32))
-        posterior = vae.encode(x).latent_dist
-        recon = vae.decode(posterior.sample()).sample
-        rec = (recon - x).abs().mean() + (recon - x).pow(2).mean()
-        loss = rec + config.vae_kl_weight * posterior.kl().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        rec = _vae_backward(vae, opt, x, config.vae_kl_weight)
         for group in opt.param_groups:
             group["lr"] = config.vae_lr * 0.3 * 0.5 * (1 + math.cos(math.pi * step / config.vae_full_steps))
         opt.step()
@@ -160,6 +150,17 @@ def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
             vae.train()
     vae.requires_grad_(False)
     return vae.eval()
+
+
+def _vae_backward(vae, opt, x, kl_weight: float):
+    """Gradients of L1 + MSE reconstruction + weighted KL for batch `x`; the reconstruction term."""
+    posterior = vae.encode(x).latent_dist
+    recon = vae.decode(posterior.sample()).sample
+    rec = (recon - x).abs().mean() + (recon - x).pow(2).mean()
+    loss = rec + kl_weight * posterior.kl().mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    return rec
 
 
 def _held_out_count(images: np.ndarray) -> int:
