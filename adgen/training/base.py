@@ -88,7 +88,6 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
     else:
         vae = _train_vae(config, images, log)
     log.write(stage="vae", **_reconstruction_error(vae, images[len(images) - _held_out_count(images):]))
-    vae.save_pretrained(out_dir / "vae-fp32", safe_serialization=True)  # reusable via vae_from
     latents = _encode_images(vae, images)
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     latents = latents * vae.config.scaling_factor
