@@ -36,8 +36,8 @@ def palette(subject: CheckSubject) -> list[Finding]:
 
 def delta_e00(rgb_a, rgb_b) -> np.ndarray:
     """CIEDE2000 (Sharma et al. 2005) between sRGB colours (0-255, ... x 3), D65 2-degree observer."""
-    # scikit-image's, not colour-science's: the same formula (tests cross-check them), and
-    # importing colour-science costs ~3 s, on every `adgen check`.
+    # scikit-image's, not colour-science's: the same formula, and colour-science is not a dependency;
+    # importing it would cost ~3 s on every `adgen check`. lora_eval uses this one too.
     from skimage.color import deltaE_ciede2000, rgb2lab
 
     lab_a, lab_b = (rgb2lab(np.asarray(c, dtype=float).reshape(-1, 1, 3) / 255.0) for c in (rgb_a, rgb_b))

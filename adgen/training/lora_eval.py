@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 from adgen.adapters import AdapterRef, activate_adapter
 from adgen.color import Color
+from adgen.compliance.palette_rules import delta_e00
 
 # Scenes only, no colour words: what the plate's colours become is the adapter's doing.
 # None of these captions is in the style sets (those always carry a lighting word first).
@@ -85,11 +86,10 @@ def evaluate_adapter(pipe, adapter: AdapterRef, palette: dict[str, str], *,
 def palette_distance(image: Image.Image, palette: dict[str, str], colours: int = 4) -> float:
     """Share-weighted CIEDE2000 from the image's dominant colours to the nearest palette colour."""
     dominant = dominant_colours(image, colours)
-    targets = _lab(np.array([Color.from_hex(v).as_tuple() for v in palette.values()], np.float64))
+    targets = [Color.from_hex(v).as_tuple() for v in palette.values()]
     total = 0.0
     for rgb, share in dominant:
-        lab = _lab(np.array([rgb], np.float64))
-        total += share * float(np.min(_delta_e00(np.repeat(lab, len(targets), 0), targets)))
+        total += share * float(np.min(delta_e00([rgb] * len(targets), targets)))
     return total
 
 
@@ -112,19 +112,3 @@ def stroke_share(image: Image.Image, tile: int = 16) -> float:
     strokes = (np.abs(np.asarray(lap, np.float32) - 128) > 80).astype(np.float32)
     n = side // tile
     return float(strokes.reshape(n, tile, n, tile).mean(axis=(1, 3)).max())
-
-
-def _lab(rgb_8bit: np.ndarray) -> np.ndarray:
-    import warnings
-
-    with warnings.catch_warnings():  # colour-science warns about optional packages on import
-        warnings.simplefilter("ignore")
-        import colour
-
-    return colour.XYZ_to_Lab(colour.sRGB_to_XYZ(rgb_8bit / 255.0))
-
-
-def _delta_e00(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
-    import colour
-
-    return np.asarray(colour.delta_E(lab_a, lab_b, method="CIE 2000"))
