@@ -163,13 +163,12 @@ def suite_flops(args, device: str):
 
 
 def suite_batch(args, device: str):
-    # bench/batch.py is the batch runner's own benchmark (its own output); run it small.
-    if importlib.util.find_spec("bench.batch") is None:
-        return
-    from bench import batch
+    # The batch runner's own engine (bench/batch.py): generation in this process, finishing in worker
+    # processes, against one asset after another; the embedded model at its own steps.
+    from bench.batch import measure_batch
 
-    batch.main(["--products", "2" if args.quick else "4", "--modes", "sequential,pipelined"])
-    yield {"note": "bench/batch.py printed its own figures above"}
+    yield measure_batch(products=2 if args.quick else 8, steps=2 if args.quick else args.steps,
+                        modes=("sequential", "pipelined"))
 
 
 SUITE_FUNCTIONS = {"gen": suite_gen, "post": suite_post, "overlap": suite_overlap, "flops": suite_flops,
@@ -212,7 +211,8 @@ def format_result(result: dict) -> str:
             f"  OCR ms: {result['ocr_ms']['crop_count']} placed-line reads {result['ocr_ms']['crops']} one call each, "
             f"{result['ocr_ms'].get('crops_batched', '-')} batched; vs full-image "
             f"detection {result['ocr_ms']['full_image']} (x{result['ocr_ms']['full_image'] / max(result['ocr_ms']['crops'], 0.1):.1f});"
-            f" per-box crops with detection {result['ocr_ms']['crops_with_detection']}",
+            f" per-box crops with detection {result['ocr_ms']['crops_with_detection']}; plate stray-text detection "
+            f"{result['ocr_ms'].get('plate_scaled', '-')} at the detector's size vs {result['ocr_ms'].get('plate_as_is', '-')} as is",
             "  encoders (ms, KB): " + ", ".join(f"{k} {v[0]} ms {v[1]} KB" for k, v in result["encoders_ms_kb"].items()),
             f"  provenance ms {result['provenance_ms']}",
             f"  check+signed encode: naive {nva['naive_ms']} ms vs adgen {nva['adgen_ms']} ms -> x{nva['ratio']} "
@@ -223,6 +223,13 @@ def format_result(result: dict) -> str:
                 f"(bound x{result['ratio_bound']}, medians of {result['rounds']}); "
                 f"generation busy {result['generation_busy_sequential']:.0%} -> {result['generation_busy_pipelined']:.0%} "
                 f"(gen {result['generation_s_per_batch']} s, post {result['postprocess_s_per_batch']} s per batch)")
+    if suite == "batch":
+        rows = [f"  {mode:<11} {f['per_min']:>6.1f} assets/min (x{f['x_rate']:.2f}), steady {f['steady_per_min']:.1f}/min "
+                f"(x{f['x_steady']:.2f}), first after {f['first_s']} s, generation busy "
+                f"{f['generation_busy']:.0%}" for mode, f in result["modes"].items()]
+        return "\n".join([f"[batch] {result['assets']} assets, {result['model']}, steps {result['steps']}, "
+                          f"{result['workers']} workers, micro-batch {result['batch_size']}; overlap bound "
+                          f"x{result.get('overlap_bound', float('nan')):.2f}", *rows])
     if suite == "flops":
         return (f"[flops] {result['model']}: {result['tflop_per_image']} TFLOP/image = text {result['tflop_text']} "
                 f"+ {result['steps']} x UNet {result['tflop_unet_step']} + VAE {result['tflop_vae']}")
