@@ -11,6 +11,7 @@ Importing this module imports neither rapidocr nor onnxruntime.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -185,6 +186,10 @@ def _engine():
 
     models = files(rapidocr) / "models"
     params = {"Global.log_level": "error", "Global.use_cls": False}
+    # onnxruntime's intra-op threads; unset = one per core. Batch finishing workers set 1: beside a
+    # busy generator, a multi-threaded run stalls at every barrier a descheduled thread holds up.
+    if threads := int(os.environ.get("ADGEN_OCR_THREADS", "0") or 0):
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
     for stage, name in _MODEL_FILES.items():
         path = models / name
         if not path.is_file():

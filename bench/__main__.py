@@ -168,7 +168,7 @@ def suite_batch(args, device: str):
     from bench.batch import measure_batch
 
     yield measure_batch(products=2 if args.quick else 8, steps=2 if args.quick else args.steps,
-                        modes=("sequential", "pipelined"))
+                        modes=("sequential", "batched", "pipelined"))
 
 
 SUITE_FUNCTIONS = {"gen": suite_gen, "post": suite_post, "overlap": suite_overlap, "flops": suite_flops,
@@ -228,7 +228,8 @@ def format_result(result: dict) -> str:
                 f"(x{f['x_steady']:.2f}), first after {f['first_s']} s, generation busy "
                 f"{f['generation_busy']:.0%}" for mode, f in result["modes"].items()]
         return "\n".join([f"[batch] {result['assets']} assets, {result['model']}, steps {result['steps']}, "
-                          f"{result['workers']} workers, micro-batch {result['batch_size']}; overlap bound "
+                          f"{result['workers']} workers, micro-batch {result['batch_size']}; overlap (pipelined/batched, "
+                          f"steady) x{result.get('overlap_ratio', float('nan')):.2f}, bound "
                           f"x{result.get('overlap_bound', float('nan')):.2f}", *rows])
     if suite == "flops":
         return (f"[flops] {result['model']}: {result['tflop_per_image']} TFLOP/image = text {result['tflop_text']} "

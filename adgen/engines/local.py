@@ -8,6 +8,7 @@ so the model stays busy and the CPU-bound finishing work overlaps it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -40,7 +41,13 @@ def run_local(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[
 
 
 def _warm_up() -> None:
-    """Import what finishing needs (torch, diffusers for the recipe; the pipeline) once per worker."""
+    """One thread per worker, then import what finishing needs (torch, diffusers for the recipe; the pipeline)."""
+    # Workers run beside the generating process: several single-threaded workers beat each
+    # spreading OCR and torch over every core and stalling on the others (measured in bench batch).
+    os.environ.setdefault("ADGEN_OCR_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
     import adgen.pipeline  # noqa: F401
     import diffusers  # noqa: F401
 
