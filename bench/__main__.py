@@ -222,7 +222,8 @@ def format_result(result: dict) -> str:
                 f"{result['sequential_s']} s, pipelined {result['pipelined_s']} s -> x{result['ratio']} "
                 f"(bound x{result['ratio_bound']}, medians of {result['rounds']}); "
                 f"generation busy {result['generation_busy_sequential']:.0%} -> {result['generation_busy_pipelined']:.0%} "
-                f"(gen {result['generation_s_per_batch']} s, post {result['postprocess_s_per_batch']} s per batch)")
+                f"(gen {result['generation_s_per_batch']} s, post {result['postprocess_s_per_batch']} s per batch; "
+                f"thread harness: on CPU the [batch] suite measures the real engine)")
     if suite == "batch":
         rows = [f"  {mode:<11} {f['per_min']:>6.1f} assets/min (x{f['x_rate']:.2f}), steady {f['steady_per_min']:.1f}/min "
                 f"(x{f['x_steady']:.2f}), first after {f['first_s']} s, generation busy "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.resources import files
@@ -123,3 +124,25 @@ def test_importing_adgen_ocr_does_not_import_onnxruntime():
     code = "import sys, adgen.ocr; print('onnxruntime' in sys.modules or 'rapidocr' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_batch_workers_run_ocr_and_torch_on_one_thread():
+    """The local engine's pool initializer makes each finishing worker single-threaded, and the OCR
+    engine honours it (its onnxruntime sessions get intra_op_num_threads=1); unset means one per core."""
+    code = """
+import os
+from PIL import Image
+from adgen.engines.local import _warm_up
+from adgen.geometry import Box
+from adgen.ocr import _engine, read_boxes
+import torch
+before = os.environ.get("ADGEN_OCR_THREADS")
+_warm_up()
+read_boxes(Image.new("RGB", (120, 40), "white"), [Box(0, 0, 120, 40)], locale="en-US")
+session = _engine()[0].text_rec.session.session
+print(before, os.environ["ADGEN_OCR_THREADS"], torch.get_num_threads(),
+      session.get_session_options().intra_op_num_threads)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "ADGEN_OCR_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["None", "1", "1", "1"]
