@@ -212,7 +212,8 @@ def format_result(result: dict) -> str:
             f"{result['ocr_ms'].get('crops_batched', '-')} batched; vs full-image "
             f"detection {result['ocr_ms']['full_image']} (x{result['ocr_ms']['full_image'] / max(result['ocr_ms']['crops'], 0.1):.1f});"
             f" per-box crops with detection {result['ocr_ms']['crops_with_detection']}; plate stray-text detection "
-            f"{result['ocr_ms'].get('plate_scaled', '-')} at the detector's size vs {result['ocr_ms'].get('plate_as_is', '-')} as is",
+            f"{result['ocr_ms'].get('plate_scaled', '-')} at the detector's size vs {result['ocr_ms'].get('plate_as_is', '-')} as is, "
+            f"{result['ocr_ms'].get('plate_scaled_again', '-')} for the same plate again (a fix round)",
             "  encoders (ms, KB): " + ", ".join(f"{k} {v[0]} ms {v[1]} KB" for k, v in result["encoders_ms_kb"].items()),
             f"  provenance ms {result['provenance_ms']}",
             f"  check+signed encode: naive {nva['naive_ms']} ms vs adgen {nva['adgen_ms']} ms -> x{nva['ratio']} "

@@ -37,6 +37,7 @@ def profile_postprocess(*, format_id: str = "ig-square", repeats: int = 5, produ
     with plate_instead_of_model(lambda _request: plate), _capturing(captured), \
             tempfile.TemporaryDirectory() as out:
         for _ in range(repeats + 1):
+            forget_detections()  # each run is an asset's first check, not a re-check of the same plate
             result = run(request, Path(out))
             for stage in ("compose", "check", "export"):
                 stages.setdefault(stage, []).append(result.timings_ms[stage])
@@ -47,6 +48,13 @@ def profile_postprocess(*, format_id: str = "ig-square", repeats: int = 5, produ
             "file_type": result.request.file_type, "stages_ms": stage_ms,
             "first_run_ms": {stage: values[0] for stage, values in stages.items()},
             **pieces, "verdict": result.verdict}
+
+
+def forget_detections() -> None:
+    """Drop ocr_rules' detections kept by pixel content, so a timing sees a plate for the first time."""
+    from adgen.compliance import ocr_rules
+
+    ocr_rules._DETECTED.clear()
 
 
 def textured_plate(side: int, *, seed: int):
@@ -113,12 +121,14 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
 
     def fresh(rule):
         subject.__dict__.pop("_ocr_reads", None)  # rules share OCR reads through the subject: time a cold read
+        forget_detections()
         return rule.function(subject)
 
     rules_ms = {rule.id: _median_ms(lambda rule=rule: fresh(rule), repeats) for rule in RULES}
 
     def one_pass():  # what the check stage does: every rule once, OCR reads shared
         subject.__dict__.pop("_ocr_reads", None)
+        forget_detections()
         return [rule.function(subject) for rule in RULES]
 
     rules_one_pass = _median_ms(one_pass, repeats)
@@ -153,7 +163,8 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
            "crops_with_detection": _median_ms(ocr_crops_detect, 1),
            "full_image": _median_ms(lambda: detect_text(image), repeats),
            # background.stray-text: adgen hands the detector its working size; naive OCR takes the plate as is.
-           "plate_scaled": _median_ms(lambda: detect_scaled(plate, min_score), repeats),
+           "plate_scaled": _median_ms(lambda: (forget_detections(), detect_scaled(plate, min_score)), repeats),
+           "plate_scaled_again": _median_ms(lambda: detect_scaled(plate, min_score), repeats),
            "plate_as_is": _median_ms(lambda: detect_text(plate, min_score=min_score), repeats),
            "crop_count": sum(len(_line_bands(layer)) for layer in texts)}
     return {"rules_ms": rules_ms, "encoders_ms_kb": encoders, "provenance_ms": provenance, "ocr_ms": ocr,

@@ -146,3 +146,26 @@ print(before, os.environ["ADGEN_OCR_THREADS"], torch.get_num_threads(),
     env = {k: v for k, v in os.environ.items() if k != "ADGEN_OCR_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["None", "1", "1", "1"]
+
+
+def test_plate_detection_is_kept_per_pixel_content(monkeypatch):
+    """background.stray-text detects on a plate once: a fix round that keeps the plate, or a re-check
+    of the same asset, reuses the lines; changed pixels or another threshold detect again."""
+    import adgen.ocr
+    from adgen.compliance import ocr_rules
+
+    calls = []
+    real = adgen.ocr.detect_text
+    monkeypatch.setattr(adgen.ocr, "detect_text", lambda image, **kw: calls.append(image.size) or real(image, **kw))
+    monkeypatch.setattr(ocr_rules, "_DETECTED", {})
+    plate = Image.new("RGB", (1080, 1080), (200, 190, 170))
+    ImageDraw.Draw(plate).text((120, 480), "SUMMER SALE", fill=(20, 20, 20),
+                               font=ImageFont.truetype(str(FONTS["en"]), 110))
+    first = ocr_rules.detect_scaled(plate, 0.5)
+    assert any("SALE" in line.text for line in first)
+    assert ocr_rules.detect_scaled(plate.copy(), 0.5) == first and len(calls) == 1
+    changed = plate.copy()
+    changed.putpixel((0, 0), (255, 0, 0))
+    ocr_rules.detect_scaled(changed, 0.5)
+    ocr_rules.detect_scaled(plate, 0.6)
+    assert len(calls) == 3
