@@ -147,7 +147,7 @@ def suite_overlap(args, device: str):
 
     spec = model_spec(args.model or "sd-turbo", "tiny" if device == "cpu" or args.quick else "full")
     yield measure_overlap(spec, batches=2 if args.quick else 4, batch=args.batch, device=device,
-                          rounds=1 if args.quick else 3)
+                          rounds=args.repeats or (1 if args.quick else 3))
 
 
 def suite_flops(args, device: str):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared GPU run (~8 min on one H200): SDXL 1024^2 x 30 steps at batch 1 and 4
-# (plain diffusers fp16 vs adgen eager vs adgen compiled) and SD-Turbo 512^2 x 1 step at
-# batch 1 and 32, all from bench/configs with random weights. Each case runs in its own
+# (plain diffusers fp16 vs adgen eager vs adgen compiled), SD-Turbo 512^2 x 1 step at
+# batch 1 and 32, and the overlap of SD-Turbo generation with post-processing (the GPU's
+# busy fraction), all from bench/configs with random weights. Each case runs in its own
 # process under its own timeout; the merged JSON is rewritten after every case, so a
 # timeout or crash keeps what finished.
 #
@@ -42,6 +43,7 @@ if (( DRY )); then
     "sdxl-b4|300|gen --model sdxl $COMMON --batch 2 --arms plain,adgen"
     "turbo-b1|200|gen --model sd-turbo --device cpu --size tiny --steps 1 --repeats 1 --batch 1 --arms plain,adgen"
     "turbo-b32|200|gen --model sd-turbo --device cpu --size tiny --steps 1 --repeats 1 --batch 2 --arms plain,adgen"
+    "overlap|200|overlap --model sd-turbo --device cpu --quick"
   )
   export ADGEN_ACCEL_COMPILE=0   # no inductor on a 2-core dry run
 else
@@ -50,6 +52,8 @@ else
     "sdxl-b4|150|gen --model sdxl --size full --steps 30 --batch 4 --repeats 2 --arms plain-fp16,adgen"
     "turbo-b1|60|gen --model sd-turbo --size full --steps 1 --batch 1 --repeats 20 --arms plain-fp16,adgen"
     "turbo-b32|75|gen --model sd-turbo --size full --steps 1 --batch 32 --repeats 5 --arms plain-fp16,adgen"
+    # The GPU's busy fraction while one thread finishes each batch of 4 (ig-square, full checks).
+    "overlap|120|overlap --model sd-turbo --batch 4 --repeats 1"
   )
 fi
 
