@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ class BatchOptions:
     cpu_threads: int = 1            # torch threads for CPU generation; part of the plan (pixels depend on it)
     resume: bool = False
     engine: str = "local"
-    workers: int = 2                # finishing processes (local) or CPU slots (ray); 0 = sequential
+    workers: int | None = None      # finishing processes (local) or CPU slots (ray); 0 = sequential; None = auto
     ray_address: str | None = None
 
 
@@ -138,15 +139,30 @@ def _chunks(jobs: list[Job], pending: set) -> list[tuple[list[Job], set]]:
 
 
 def _engine(options: BatchOptions):
+    workers = default_workers() if options.workers is None else options.workers
     if options.engine == "ray":
         from adgen.engines.ray import run_ray
 
-        return lambda chunks, out, record: run_ray(chunks, out, record, workers=max(1, options.workers),
+        return lambda chunks, out, record: run_ray(chunks, out, record, workers=max(1, workers),
                                                    cpu_threads=options.cpu_threads, address=options.ray_address)
     from adgen.engines.local import run_local
 
-    return lambda chunks, out, record: run_local(chunks, out, record, workers=options.workers,
-                                                 cpu_threads=options.cpu_threads)
+    return lambda chunks, out, record: run_local(chunks, out, record, workers=workers, cpu_threads=options.cpu_threads)
+
+
+def default_workers() -> int:
+    """Finishing processes when none are asked for: one per usable CPU core, one per 2 GiB of memory.
+
+    Finishing (compose, OCR checks, signing) is CPU work of ~1-2 s an asset, so a GPU that renders
+    plates in tens of ms needs every core finishing; a worker holds ~0.7 GiB (torch, OCR and nudenet
+    models), hence the memory cap. On 2 cores this gives 2, the best count measured there (bench batch).
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # not POSIX: no cap
+        memory_gib = float("inf")
+    return max(1, min(cores, int(memory_gib // 2)))
 
 
 class _BrandKits:

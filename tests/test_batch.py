@@ -170,3 +170,19 @@ def test_exit_code(statuses, verdicts, expected, tmp_path):
     items = tuple(Item(i, 2, FORMAT, i + 1, "A-1", 0, status, verdict) for i, (status, verdict)
                   in enumerate(zip(statuses, verdicts)))
     assert BatchOutcome(catalogue=None, items=items, made=(), manifest=tmp_path).exit_code == expected
+
+
+def test_default_workers_follow_the_cores_and_the_memory(monkeypatch):
+    """Unasked, batch finishes on one process per usable core, capped at one per 2 GiB of memory."""
+    import os
+
+    from adgen.batch import default_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(16)), raising=False)
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 128 * 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert default_workers() == 16
+    pages["SC_PHYS_PAGES"] = 8 * 2**30 // 4096
+    assert default_workers() == 4
+    pages["SC_PHYS_PAGES"] = 1 * 2**30 // 4096
+    assert default_workers() == 1

@@ -26,7 +26,9 @@ def batch_command(
     fetch_images: bool = typer.Option(False, "--fetch-images", help="Download http(s) image URLs (size and time limited)."),
     resume: bool = typer.Option(False, "--resume", help="Finish an interrupted batch in OUT instead of starting over."),
     engine: str = typer.Option("local", "--engine", help="local (this machine) or ray (a Ray cluster)."),
-    workers: int = typer.Option(2, "--workers", "-w", min=0, max=256, help="Finishing processes (0: sequential); Ray: CPU slots."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=0, max=256,
+                                          help="Finishing processes (default: one per CPU core, at most one per 2 GiB "
+                                               "of memory; 0: sequential); Ray: CPU slots."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, max=64, help="Prompts per pipeline call (part of the recipe: keep it to resume)."),
     cpu_threads: int = typer.Option(1, "--cpu-threads", min=1, max=256, help="Torch threads for CPU generation (part of the recipe: keep it to resume)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (ray://host:10001 or auto); default a local Ray."),
