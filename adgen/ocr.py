@@ -188,8 +188,13 @@ def _engine():
     params = {"Global.log_level": "error", "Global.use_cls": False}
     # onnxruntime's intra-op threads; unset = one per core. Batch finishing workers set 1: beside a
     # busy generator, a multi-threaded run stalls at every barrier a descheduled thread holds up.
-    if threads := int(os.environ.get("ADGEN_OCR_THREADS", "0") or 0):
-        params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
+    threads = os.environ.get("ADGEN_OCR_THREADS", "").strip()
+    if threads:
+        if not threads.isdigit():
+            raise InputError("ADGEN_OCR_THREADS must be a whole number of threads (0: one per core)",
+                             field="ADGEN_OCR_THREADS", value=threads)
+        if int(threads):
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
     for stage, name in _MODEL_FILES.items():
         path = models / name
         if not path.is_file():
