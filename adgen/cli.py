@@ -58,7 +58,7 @@ def generate(
     from adgen.spec import load_product
 
     spec = load_product(product)
-    code = _make_assets([(spec, brand)], format, variants, seed, model, steps, out, svg=svg, cmyk=cmyk)
+    code = _make_assets([(spec, brand, format, variants)], seed, model, steps, out, svg=svg, cmyk=cmyk)
     raise typer.Exit(code)
 
 
@@ -72,13 +72,10 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output 
     from adgen.spec import load_product
 
     plan = yaml.safe_load((examples_dir() / "demo.yaml").read_text(encoding="utf-8"))
-    code = EXIT_OK
-    for entry in plan["runs"]:
-        spec = load_product(examples_dir() / entry["product"])
-        code = max(code, _make_assets([(spec, entry["brand"])], entry["formats"], entry.get("variants", 1),
-                                      seed, None, None, out, manifest_name=None))
-    _write_demo_manifest(out)
-    _print_evidence(out)
+    jobs = [(load_product(examples_dir() / entry["product"]), entry["brand"], entry["formats"], entry.get("variants", 1))
+            for entry in plan["runs"]]
+    code = _make_assets(jobs, seed, None, None, out)
+    # The demo shows failing rules as evidence; only bad input is an error.
     raise typer.Exit(EXIT_OK if code != EXIT_BAD_INPUT else code)
 
 
@@ -196,9 +193,12 @@ def brands() -> None:
     console.print(table)
 
 
-def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, manifest_name="manifest.csv", *,
-                 svg: bool = False, cmyk: bool = False) -> int:
-    """Validate everything up front (exit 2 before any work), then run each asset with progress."""
+def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk: bool = False) -> int:
+    """Validate everything up front (exit 2 before any work), then run each asset with progress.
+
+    jobs: (product spec, brand id, format ids, variants per format). Writes one manifest, the
+    evidence report and the contact sheet for all of them.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adgen.brand import load_brand
@@ -210,7 +210,7 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
     from adgen.request import AssetRequest
 
     requests = []
-    for spec, brand_id in jobs:
+    for spec, brand_id, format_ids, variants in jobs:
         kit = load_brand(brand_id)
         for format_id in format_ids:
             get_format(format_id)
@@ -233,11 +233,10 @@ def _make_assets(jobs, format_ids, variants, seed, model, steps, out: Path, mani
                                     path=str(result.files.image.relative_to(out)),
                                     report=str(result.files.report.relative_to(out))))
             progress.advance(task)
-    if manifest_name:
-        write_manifest(rows, out)
+    manifest = write_manifest(rows, out)
     _print_summary(results, out)
-    if manifest_name:
-        _print_evidence(out)
+    console.print(f"manifest: {manifest}")
+    _print_evidence(out)
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
 
 
@@ -258,22 +257,6 @@ def _write_extras(result, *, svg: bool, cmyk: bool) -> None:
                 print_file(result.composition.image, result.request.format, kind))
     elif cmyk:
         err_console.print(f"--cmyk: {result.request.format.id} is not a print format; no CMYK file written")
-
-
-def _write_demo_manifest(out: Path) -> None:
-    """The demo runs several products; its manifest lists every report found under OUT."""
-    from adgen.manifest import ManifestRow, write_manifest
-
-    rows = []
-    for index, report_path in enumerate(sorted(out.glob("*/*.report.json")), start=1):
-        doc = json.loads(report_path.read_text(encoding="utf-8"))
-        recipe = doc["recipe"]
-        image = report_path.with_name(report_path.name.replace(".report.json", "." + ("jpg" if recipe["file_type"] == "jpeg" else "png")))
-        rows.append(ManifestRow(row=index, sku=recipe["product"]["sku"], format=recipe["format"], variant=recipe["variant"],
-                                status="ok", verdict=doc["verdict"], path=str(image.relative_to(out)),
-                                report=str(report_path.relative_to(out))))
-    path = write_manifest(rows, out)
-    console.print(f"manifest: {path}")
 
 
 def _print_evidence(out: Path) -> None:

@@ -141,3 +141,26 @@ def test_formats_and_brands_print_tables():
     assert formats.returncode == 0 and "amazon-main" in formats.stdout and "2000x2000" in formats.stdout
     brands = adgen("brands")
     assert brands.returncode == 0 and "northwind" in brands.stdout and "sakura" in brands.stdout
+
+
+def test_demo_makes_every_planned_asset_with_one_manifest_and_the_evidence(tmp_path):
+    """`make demo`'s command: every product x format in examples/demo.yaml, one manifest row each
+    (written from this run's results, in plan order), the HTML report and the contact sheet."""
+    import yaml
+
+    plan = yaml.safe_load((REPO / "examples" / "demo.yaml").read_text(encoding="utf-8"))
+    planned = [(fmt, run["brand"]) for run in plan["runs"] for fmt in run["formats"]
+               for _ in range(run.get("variants", 1))]
+    out = tmp_path / "demo"
+    done = adgen("demo", "--out", out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(out / "manifest.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["format"] for row in rows] == [fmt for fmt, _ in planned]
+    assert [int(row["row"]) for row in rows] == list(range(1, len(planned) + 1))
+    for row in rows:
+        assert row["status"] == "ok" and row["verdict"] in ("pass", "warn", "fail")
+        assert (out / row["path"]).is_file() and (out / row["report"]).is_file()
+    assert (out / "report.html").is_file()
+    assert Image.open(out / "contact-sheet.png").size[0] > 0
+    assert done.stdout.count("manifest:") == 1
