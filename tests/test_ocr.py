@@ -127,25 +127,27 @@ def test_importing_adgen_ocr_does_not_import_onnxruntime():
 
 
 def test_batch_workers_run_ocr_and_torch_on_one_thread():
-    """The local engine's pool initializer makes each finishing worker single-threaded, and the OCR
-    engine honours it (its onnxruntime sessions get intra_op_num_threads=1); unset means one per core."""
+    """The local engine's pool initializer makes each finishing worker single-threaded without
+    importing torch: the OCR engine's onnxruntime sessions get intra_op_num_threads=1, and torch,
+    if a fix round ever imports it there, starts with one thread. Unset means one per core."""
     code = """
-import os
+import os, sys
 from PIL import Image
 from adgen.engines.local import _warm_up
 from adgen.geometry import Box
 from adgen.ocr import _engine, read_boxes
-import torch
 before = os.environ.get("ADGEN_OCR_THREADS")
 _warm_up()
+torch_after_warm_up = "torch" in sys.modules
 read_boxes(Image.new("RGB", (120, 40), "white"), [Box(0, 0, 120, 40)], locale="en-US")
 session = _engine()[0].text_rec.session.session
-print(before, os.environ["ADGEN_OCR_THREADS"], torch.get_num_threads(),
-      session.get_session_options().intra_op_num_threads)
+import torch
+print(before, torch_after_warm_up, os.environ["ADGEN_OCR_THREADS"],
+      session.get_session_options().intra_op_num_threads, torch.get_num_threads())
 """
-    env = {k: v for k, v in os.environ.items() if k != "ADGEN_OCR_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("ADGEN_OCR_THREADS", "OMP_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["None", "1", "1", "1"]
+    assert out.stdout.split() == ["None", "False", "1", "1", "1"]
 
 
 def test_plate_detection_is_kept_per_pixel_content(monkeypatch):

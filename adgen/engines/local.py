@@ -41,15 +41,13 @@ def run_local(chunks: list[tuple[list[Job], set]], out: Path, record: Callable[[
 
 
 def _warm_up() -> None:
-    """One thread per worker, then import what finishing needs (torch, diffusers for the recipe; the pipeline)."""
+    """One thread per worker, then import the pipeline (finishing imports neither torch nor diffusers)."""
     # Workers run beside the generating process: several single-threaded workers beat each
     # spreading OCR and torch over every core and stalling on the others (measured in bench batch).
+    # torch reads OMP_NUM_THREADS if a fix round ever makes it regenerate a plate here.
     os.environ.setdefault("ADGEN_OCR_THREADS", "1")
-    import torch
-
-    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     import adgen.pipeline  # noqa: F401
-    import diffusers  # noqa: F401
 
 
 def _nothing() -> None:
