@@ -35,6 +35,9 @@ class Draft:
     composition: Composition
     palette_png: bool = False       # quantise to a 256-colour palette before a PNG encode
     applied: tuple[dict, ...] = ()
+    # Renders a new plate for a regenerating fix; None: generation.generate in this process.
+    # Batch workers pass one that asks the driver, so the model is only ever loaded there.
+    make_plate: Callable[[Prompt, ResolvedRequest], Image.Image] | None = None
 
     @property
     def pixels(self) -> Image.Image:
@@ -128,7 +131,7 @@ def _next_seed(draft: Draft, findings: list[Finding], round_number: int) -> Draf
 
     resolved = replace(draft.resolved, seed=(draft.resolved.seed + 1) % 2**31)
     prompt = build_prompt(resolved)
-    plate = generate(prompt, resolved)
+    plate = (draft.make_plate or generate)(prompt, resolved)
     return replace(draft, resolved=resolved, prompt=prompt, plate=plate, composition=compose(plate, resolved))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +39,13 @@ class AssetResult:
 
 
 def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None = None,
-        plate: Image.Image | None = None) -> AssetResult:
+        plate: Image.Image | None = None, make_plate: Callable | None = None) -> AssetResult:
     """Make, check and (when out_dir is given) export one asset.
 
     plate: the request's background, already generated (the CSV batch renders plates in
     micro-batches with generation.generate_many and finishes each asset in a worker process).
+    make_plate: (prompt, resolved) -> plate for step 3 and for a fix that regenerates; default
+    generation.generate here (a batch worker hands in one that asks the driver process).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -61,13 +64,13 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     lap("prompt")
     # 3. generate (unless the caller brings the plate: batch workers, re-layout)
     if plate is None:
-        plate = generate(prompt, resolved)
+        plate = (make_plate or generate)(prompt, resolved)
         lap("generate")
     # 4. compose
     composition = compose(plate, resolved)
     lap("compose")
     # 5. check (on the bytes that will ship); a failing rule's fix is tried, each attempt recorded
-    checked = check_and_fix(Draft(resolved, prompt, plate, composition), _encode_draft)
+    checked = check_and_fix(Draft(resolved, prompt, plate, composition, make_plate=make_plate), _encode_draft)
     resolved, prompt, composition = checked.draft.resolved, checked.draft.prompt, checked.draft.composition
     encoded, report, asset_recipe = checked.encoded, checked.report, checked.recipe
     lap("check")

@@ -186,3 +186,43 @@ def test_default_workers_follow_the_cores_and_the_memory(monkeypatch):
     assert default_workers() == 4
     pages["SC_PHYS_PAGES"] = 1 * 2**30 // 4096
     assert default_workers() == 1
+
+
+def test_a_workers_fix_round_gets_its_new_plate_from_the_driver(tmp_path, monkeypatch):
+    """A plate with stray text fails background.stray-text in a finishing worker; its next-seed fix
+    asks the driver for the new plate (where the model is loaded) instead of loading a model of its own."""
+    import json
+    from importlib.resources import files
+
+    from PIL import ImageDraw, ImageFont
+
+    import adgen.engines.local as local
+
+    def text_plate(jobs, *, cpu_threads):
+        plate = Image.new("RGB", (512, 512), (200, 190, 170))
+        font = ImageFont.truetype(str(files("fontpkg_noto_sans") / "files" / "NotoSans[wdth,wght].ttf"), 64)
+        ImageDraw.Draw(plate).text((40, 220), "SUMMER SALE", fill=(20, 20, 20), font=font)
+        return [plate for _ in jobs]
+
+    rendered_in_driver = []
+    real_maker = local.plate_maker
+
+    def counting_maker(cpu_threads):
+        make = real_maker(cpu_threads)
+        return lambda prompt, resolved: rendered_in_driver.append(resolved.seed) or make(prompt, resolved)
+
+    monkeypatch.setattr(local, "render_plates", text_plate)
+    monkeypatch.setattr(local, "plate_maker", counting_maker)
+    shutil.copy(IMAGES / "matcha-can.png", tmp_path / "can.png")
+    (tmp_path / "one.csv").write_text("sku,name,headline,price,brand,product_image\n"
+                                      "A-1,Alpha Brew,Cold brew for busy mornings,4.50,northwind,can.png\n")
+    options = BatchOptions(catalogue=tmp_path / "one.csv", out=tmp_path / "out", formats=("ig-square",),
+                           model="adgen-tiny", steps=2, batch_size=1, workers=1)
+    outcome = run_batch(options)
+    [made] = outcome.made
+    assert made.error == "" and made.path
+    report = json.loads((tmp_path / "out" / made.report).read_text(encoding="utf-8"))
+    fixes = [attempt["fix"] for attempt in report["attempts"]]
+    assert "next-seed" in fixes
+    assert rendered_in_driver, "the worker rendered its new plate itself"
+    assert report["recipe"]["seed"] == rendered_in_driver[-1]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,27 +43,48 @@ def render_plates(jobs: list[Job], *, cpu_threads: int) -> list[Image.Image]:
     depend on it, so the plan fixes it for every engine; 1 also keeps generation from fighting the
     finishing processes for cores. A GPU ignores it.
     """
-    import torch
-
     from adgen.generation import generate_many
     from adgen.prompt import build_prompt
     from adgen.request import resolve
 
     resolved = [resolve(job.request, brand=job.brand) for job in jobs]
-    previous = torch.get_num_threads()
-    torch.set_num_threads(cpu_threads)
-    try:
+    with _torch_threads(cpu_threads):
         return generate_many([build_prompt(r) for r in resolved], resolved)
+
+
+def plate_maker(cpu_threads: int) -> Callable:
+    """generation.generate at the plan's torch threads: how a fix round regenerates a plate in a batch."""
+    from adgen.generation import generate
+
+    def make_plate(prompt, resolved) -> Image.Image:
+        with _torch_threads(cpu_threads):
+            return generate(prompt, resolved)
+
+    return make_plate
+
+
+@contextmanager
+def _torch_threads(count: int):
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
     finally:
         torch.set_num_threads(previous)
 
 
-def finish_asset(job: Job, out: Path, plate: Image.Image | None) -> JobResult:
-    """pipeline.run with the plate already made: compose, check, export. Input errors become results."""
+def finish_asset(job: Job, out: Path, plate: Image.Image | None, make_plate: Callable | None = None) -> JobResult:
+    """pipeline.run with the plate already made: compose, check, export. Input errors become results.
+
+    make_plate: how a fix round gets a new plate (see pipeline.run); the engines pass one that
+    renders where the model is loaded.
+    """
     from adgen.pipeline import run
 
     try:
-        result = run(job.request, out, brand=job.brand, plate=plate)
+        result = run(job.request, out, brand=job.brand, plate=plate, make_plate=make_plate)
     except AdgenError as exc:
         return JobResult(job.key, error=str(exc))
     except Exception as exc:  # one broken asset must not stop the batch; the manifest keeps the reason
