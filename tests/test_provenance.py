@@ -245,3 +245,32 @@ def test_a_key_that_does_not_match_the_certificate_is_an_input_error(tmp_path, s
     mismatched = Signer(other_key, signer.cert_chain_path)
     with pytest.raises(InputError, match="C2PA signing failed"):
         _export(mismatched, "jpeg", image=_plate(200, 200))
+
+
+def test_watermark_matches_imwatermark_on_a_fine_saturated_pattern():
+    # An 8-px chroma checker: the blocks' top two singular values are close, the case the fast
+    # power iteration hands to LAPACK.
+    imwatermark = pytest.importorskip("imwatermark")
+    rows, cols = np.mgrid[0:320, 0:320]
+    pixels = np.where((((rows // 2 + cols // 2) % 2) == 0)[:, :, None], [255, 0, 0], [0, 255, 255])
+    image = Image.fromarray(pixels.astype(np.uint8))
+    encoder = imwatermark.WatermarkEncoder()
+    encoder.set_watermark("bytes", bytes.fromhex("0badf00d"))
+    reference = encoder.encode(np.ascontiguousarray(np.asarray(image)[:, :, ::-1]), "dwtDctSvd")[:, :, ::-1]
+    assert np.array_equal(np.asarray(embed_watermark(image, "0badf00d")), reference)
+
+
+def test_top_singular_triplet_matches_lapack_including_ties():
+    from adgen.provenance import _top_singular
+
+    rng = np.random.default_rng(7)
+    dominant = rng.normal(0, 8, (200, 4, 4)) + 256.0  # like U-channel blocks: DC far above the rest
+    rotation, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    tied = np.stack([300.0 * rotation, np.diag([500.0, 500.0, 3.0, 1.0]), np.zeros((4, 4))])
+    blocks = np.concatenate([dominant, tied])
+    top, left, right = _top_singular(blocks)
+    u, s, vt = np.linalg.svd(blocks)
+    assert np.allclose(top, s[:, 0], rtol=1e-13, atol=1e-12)
+    ours = top[:, None, None] * left[:, :, None] * right[:, None, :]
+    lapack = s[:, 0, None, None] * u[:, :, :1] * vt[:, None, 0, :]
+    assert np.allclose(ours, lapack, rtol=0, atol=1e-9)
