@@ -68,6 +68,22 @@ def test_read_box_reads_rendered_copy(locale, font_key, text):
     assert read.score > 0.8
 
 
+def test_a_lines_read_does_not_depend_on_the_lines_read_with_it():
+    # Batched with a long line, a short one used to be padded to the long one's width and
+    # read with a different score; each crop is now read at its own padded width.
+    from adgen.ocr import read_boxes
+
+    image = _plate()
+    short = _draw(image, "AI-generated", "en", xy=(60, 200), px=24)
+    long = _draw(image, "Contains caffeine. Not recommended for children or pregnant women.", "en",
+                 xy=(60, 400), px=22)
+    alone = read_boxes(image, [short], locale="en-US")[0]
+    together = read_boxes(image, [long, short, long], locale="en-US")
+    assert together[1] == alone
+    assert together[0] == together[2] == read_boxes(image, [long], locale="en-US")[0]
+    assert character_error_rate("AI-generated", alone.text) <= 0.1
+
+
 def test_read_box_multiline_joins_lines_top_to_bottom():
     image = _plate()
     top = _draw(image, "Bold new roast", "en", xy=(80, 300), px=60)
