@@ -74,3 +74,18 @@ class Box:
     def clamp_to(self, size: Size) -> "Box":
         return Box(max(0, self.left), max(0, self.top),
                    min(size.width, self.right), min(size.height, self.bottom))
+
+
+def grow_square(pixels, radius_px: int):
+    """A boolean mask grown by radius_px in every direction: Pillow's MaxFilter(2r+1), same pixels.
+
+    r steps of a 3x3 max, as shifted ORs: ~ms where Pillow's rank filter takes 0.3 s on a
+    2000 px wide headline. The text rings of typesetting and text.contrast both use it.
+    """
+    grown = pixels.copy()
+    for _ in range(radius_px):
+        grown[1:, :] |= grown[:-1, :].copy()
+        grown[:-1, :] |= grown[1:, :].copy()
+        grown[:, 1:] |= grown[:, :-1].copy()
+        grown[:, :-1] |= grown[:, 1:].copy()
+    return grown

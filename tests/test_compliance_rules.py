@@ -224,3 +224,20 @@ def test_a_brand_threshold_changes_the_verdict(tmp_path):
     assert [f.status for f in statuses(build(tmp_path, fg=grey), "text.contrast") if f.element == "headline"] == ["pass"]
     strict = build(tmp_path, fg=grey, thresholds={"text.contrast.large": 4.5})
     assert [f.status for f in statuses(strict, "text.contrast") if f.element == "headline"] == ["fail"]
+
+
+def test_contrast_rings_grow_glyphs_exactly_as_a_square_max_filter_does():
+    # The rings around glyphs (typesetting, text.contrast) are cut with shifted ORs; they must keep
+    # Pillow's MaxFilter pixels, edges included, or contrast figures would move.
+    import numpy as np
+
+    from adgen.geometry import grow_square
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        rows, cols = rng.integers(1, 40, 2)
+        glyphs = rng.random((rows, cols)) < rng.random() * 0.5
+        mask = Image.fromarray(glyphs.astype(np.uint8) * 255)
+        for radius in (1, 3):
+            expected = np.asarray(mask.filter(ImageFilter.MaxFilter(2 * radius + 1))) > 0
+            assert np.array_equal(grow_square(glyphs, radius), expected)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from adgen.color import Color, relative_luminance
 from adgen.compliance.report import Finding
 from adgen.compliance.subject import CheckSubject
-from adgen.geometry import Size
+from adgen.geometry import Size, grow_square
 
 # Thresholds (WCAG 4.5:1 / 3:1, the 9 px floor) live in adgen/data/thresholds.yaml.
 BACKGROUND_PERCENTILE = 5   # worst case of the background around glyphs, not the mean
@@ -52,14 +52,12 @@ def measure_contrast(image: Image.Image, box, glyph_mask: Image.Image | None,
         return None
     margin = RING_OUTER_PX
     outer = box.expand(margin).clamp_to(Size(*image.size))
-    crop = np.asarray(image.convert("RGB").crop(outer.as_tuple()), dtype=np.float64)
+    crop = np.asarray(image.crop(outer.as_tuple()).convert("RGB"), dtype=np.float64)
     mask = Image.new("L", (outer.width, outer.height), 0)
     mask.paste(glyph_mask, (box.left - outer.left, box.top - outer.top))
     coverage = np.asarray(mask)
     glyph = coverage > 0
-    mask = mask.point(lambda v: 255 if v > 0 else 0)
-    near = np.asarray(mask.filter(ImageFilter.MaxFilter(2 * RING_INNER_PX + 1))) > 0
-    far = np.asarray(mask.filter(ImageFilter.MaxFilter(2 * RING_OUTER_PX + 1))) > 0
+    near, far = grow_square(glyph, RING_INNER_PX), grow_square(glyph, RING_OUTER_PX)
     inside = np.zeros_like(glyph)
     inside[box.top - outer.top:box.bottom - outer.top, box.left - outer.left:box.right - outer.left] = True
     ring = far & ~near & inside
