@@ -9,6 +9,11 @@ from functools import cache
 from PIL import Image
 
 JPEG_QUALITIES = (90, 84, 78, 70, 62, 55)  # tried in order until the signed file fits the slot
+# The cheapest settings first: a baseline JPEG (or default PNG) is 5x (PNG 1.6x) quicker to
+# write than a progressive, Huffman-optimised one (or an optimised PNG), which is only ~8 %
+# (PNG ~2 %) smaller. Compact coding is tried at a quality before the quality drops.
+LADDER = {"jpeg": tuple((quality, compact) for quality in JPEG_QUALITIES for compact in (False, True)),
+          "png": ((None, False), (None, True))}
 THUMBNAIL_MAX_KB = 150  # slots this small cannot afford a ~20 KB C2PA thumbnail
 
 
@@ -22,17 +27,17 @@ class Encoded:
 
 def encode(image: Image.Image, *, file_type: str, max_kb: int, recipe: dict, asset_id: str,
            composite: bool) -> Encoded:
-    """Watermark, encode with XMP and sign (provenance order); JPEG steps quality down to fit max_kb."""
+    """Watermark, encode with XMP and sign (provenance order), climbing LADDER until the file fits max_kb."""
     from adgen.provenance import (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA,
                                   apply_provenance)
 
     source_type = COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA if composite else TRAINED_ALGORITHMIC_MEDIA
-    qualities = (None,) if file_type == "png" else JPEG_QUALITIES
     attempts = []
-    for quality in qualities:
+    for quality, compact in LADDER[file_type]:
         data = apply_provenance(image, fmt=file_type, quality=quality, source_type=source_type, recipe=recipe,
-                                asset_id=asset_id, signer=_signer(), thumbnail=max_kb > THUMBNAIL_MAX_KB)
-        attempts.append({"fix": "encode", "file_type": file_type, "quality": quality,
+                                asset_id=asset_id, signer=_signer(), thumbnail=max_kb > THUMBNAIL_MAX_KB,
+                                compact=compact)
+        attempts.append({"fix": "encode", "file_type": file_type, "quality": quality, "compact": compact,
                          "kb": round(len(data) / 1024, 1), "fits": len(data) <= max_kb * 1024})
         if len(data) <= max_kb * 1024:
             break

@@ -93,9 +93,12 @@ class ProvenanceCheck:
 
 def apply_provenance(image: Image.Image, *, fmt: str, quality: int | None, source_type: str,
                      recipe: dict, asset_id: str, signer: Signer, thumbnail: bool,
-                     optimize: bool = True, content_producer: str = "adgen",
+                     compact: bool = False, content_producer: str = "adgen",
                      watermark: bool = True) -> bytes:
-    """Watermark, encode with XMP (IPTC + TC260) and C2PA-sign `image`; the file's bytes."""
+    """Watermark, encode with XMP (IPTC + TC260) and C2PA-sign `image`; the file's bytes.
+
+    compact: a progressive, Huffman-optimised JPEG or an optimised PNG (smaller, slower to write).
+    """
     ext = _normalise_fmt(fmt)
     if not source_type.startswith(IPTC_SOURCE_TYPES):
         raise InputError("digital source type must be an IPTC newscodes URI",
@@ -114,13 +117,13 @@ def apply_provenance(image: Image.Image, *, fmt: str, quality: int | None, sourc
 
     # 2. encode with the XMP packet
     xmp = _xmp_packet(source_type, _tc260_label(asset_id, content_producer))
-    encoded = _encode(marked, ext, quality=quality, optimize=optimize, xmp=xmp)
+    encoded = _encode(marked, ext, quality=quality, compact=compact, xmp=xmp)
     if payload and _decode_bytes(encoded) != payload:
         # A mark that does not survive its own encoding is not claimed, and the pixels
         # go out unmarked: on saturated white (a marketplace main image) the chroma change
         # clips away and only turns white to 253-254; low JPEG quality can erase it too.
         payload = None
-        encoded = _encode(image, ext, quality=quality, optimize=optimize, xmp=xmp)
+        encoded = _encode(image, ext, quality=quality, compact=compact, xmp=xmp)
 
     # 3. C2PA manifest, signed last
     manifest = _manifest(source_type, recipe_json, asset_id, ext, payload)
@@ -193,12 +196,30 @@ def embed_watermark(image: Image.Image, payload_hex: str) -> Image.Image:
 
 
 def decode_watermark(image: Image.Image) -> str:
-    """The 32-bit payload read from `image`, hex (an unmarked image gives arbitrary bits)."""
+    """The 32-bit payload read from `image`, hex (an unmarked image gives arbitrary bits).
+
+    Kept per pixel content: export's survival check and label.ai-metadata's read-back decode
+    the same pixels (signing adds bytes, not pixels), so the second read costs a hash.
+    """
+    rgb = image.convert("RGB")
+    key = (hashlib.blake2b(rgb.tobytes(), digest_size=16).digest(), rgb.size)
+    if (payload := _DECODED.get(key)) is None:
+        payload = _DECODED[key] = _decode_pixels(rgb)
+        while len(_DECODED) > _DECODED_KEPT:
+            _DECODED.pop(next(iter(_DECODED)))  # oldest first
+    return payload
+
+
+_DECODED: dict[tuple, str] = {}
+_DECODED_KEPT = 8
+
+
+def _decode_pixels(rgb: Image.Image) -> str:
     import cv2
     import numpy as np
     import pywt
 
-    bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
     rows, cols = yuv.shape[0] // 4 * 4, yuv.shape[1] // 4 * 4
     approx, _ = pywt.dwt2(yuv[:rows, :cols, _WM_CHANNEL], "haar")
@@ -325,7 +346,7 @@ def _xmp_packet(source_type: str, tc260: dict) -> bytes:
     ).encode("utf-8")
 
 
-def _encode(image: Image.Image, ext: str, *, quality: int | None, optimize: bool,
+def _encode(image: Image.Image, ext: str, *, quality: int | None, compact: bool,
             xmp: bytes) -> bytes:
     from PIL import ImageFile, PngImagePlugin
 
@@ -334,7 +355,7 @@ def _encode(image: Image.Image, ext: str, *, quality: int | None, optimize: bool
         # Pillow 13 ignores xmp= for PNG; XMP in PNG is an iTXt chunk with this keyword.
         info = PngImagePlugin.PngInfo()
         info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
-        image.save(out, "PNG", pnginfo=info, optimize=optimize)
+        image.save(out, "PNG", pnginfo=info, optimize=compact)
     else:
         q = 90 if quality is None else quality
         if not 1 <= q <= 100:
@@ -343,7 +364,7 @@ def _encode(image: Image.Image, ext: str, *, quality: int | None, optimize: bool
         # bytes matter more. Pillow sizes the optimize/progressive buffer at w*h bytes, which
         # busy images at q>=90 outgrow ("Suspension not allowed here"): give it 3 bytes a pixel.
         ImageFile.MAXBLOCK = max(ImageFile.MAXBLOCK, 3 * image.width * image.height)
-        image.save(out, "JPEG", quality=q, optimize=optimize, progressive=True,
+        image.save(out, "JPEG", quality=q, optimize=compact, progressive=compact,
                    subsampling="4:4:4" if q >= 90 else "4:2:0", xmp=xmp)
     return out.getvalue()
 

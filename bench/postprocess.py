@@ -37,7 +37,7 @@ def profile_postprocess(*, format_id: str = "ig-square", repeats: int = 5, produ
     with plate_instead_of_model(lambda _request: plate), _capturing(captured), \
             tempfile.TemporaryDirectory() as out:
         for _ in range(repeats + 1):
-            forget_detections()  # each run is an asset's first check, not a re-check of the same plate
+            forget_kept_results()  # each run is an asset's first check, not a re-check of the same plate
             result = run(request, Path(out))
             for stage in ("compose", "check", "export"):
                 stages.setdefault(stage, []).append(result.timings_ms[stage])
@@ -50,11 +50,14 @@ def profile_postprocess(*, format_id: str = "ig-square", repeats: int = 5, produ
             **pieces, "verdict": result.verdict}
 
 
-def forget_detections() -> None:
-    """Drop ocr_rules' detections kept by pixel content, so a timing sees a plate for the first time."""
+def forget_kept_results() -> None:
+    """Drop results adgen keeps by pixel content (plate detections, watermark decodes), so a
+    timing sees every image for the first time."""
+    from adgen import provenance
     from adgen.compliance import ocr_rules
 
     ocr_rules._DETECTED.clear()
+    provenance._DECODED.clear()
 
 
 def textured_plate(side: int, *, seed: int):
@@ -121,17 +124,25 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
 
     def fresh(rule):
         subject.__dict__.pop("_ocr_reads", None)  # rules share OCR reads through the subject: time a cold read
-        forget_detections()
+        forget_kept_results()
         return rule.function(subject)
 
     rules_ms = {rule.id: _median_ms(lambda rule=rule: fresh(rule), repeats) for rule in RULES}
 
     def one_pass():  # what the check stage does: every rule once, OCR reads shared
         subject.__dict__.pop("_ocr_reads", None)
-        forget_detections()
+        forget_kept_results()
         return [rule.function(subject) for rule in RULES]
 
     rules_one_pass = _median_ms(one_pass, repeats)
+
+    def check_and_encode():  # the check stage's work in its order: signed encode, then every rule
+        subject.__dict__.pop("_ocr_reads", None)
+        forget_kept_results()
+        encode(image, **encode_kwargs)
+        return [rule.function(subject) for rule in RULES]
+
+    check_and_encode_ms = _median_ms(check_and_encode, repeats)
     png_default = _median_ms(lambda: _save(image, "PNG"), repeats)
     encoders = {
         "png_default": (png_default, _kb(_save(image, "PNG"))),
@@ -150,7 +161,7 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
     marked = embed_watermark(image, payload)
     provenance = {
         "watermark_embed": _median_ms(lambda: embed_watermark(image, payload), repeats),
-        "watermark_decode": _median_ms(lambda: decode_watermark(marked), repeats),
+        "watermark_decode": _median_ms(lambda: (forget_kept_results(), decode_watermark(marked)), repeats),
         "encode_signed_adgen": _median_ms(lambda: encode(image, **encode_kwargs), repeats),
         "encode_signed_png_default": _median_ms(
             lambda: _sign_png_default(marked, encode_kwargs["recipe"], identifier), repeats),
@@ -163,23 +174,27 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
            "crops_with_detection": _median_ms(ocr_crops_detect, 1),
            "full_image": _median_ms(lambda: detect_text(image), repeats),
            # background.stray-text: adgen hands the detector its working size; naive OCR takes the plate as is.
-           "plate_scaled": _median_ms(lambda: (forget_detections(), detect_scaled(plate, min_score)), repeats),
+           "plate_scaled": _median_ms(lambda: (forget_kept_results(), detect_scaled(plate, min_score)), repeats),
            "plate_scaled_again": _median_ms(lambda: detect_scaled(plate, min_score), repeats),
            "plate_as_is": _median_ms(lambda: detect_text(plate, min_score=min_score), repeats),
            "crop_count": sum(len(_line_bands(layer)) for layer in texts)}
     return {"rules_ms": rules_ms, "encoders_ms_kb": encoders, "provenance_ms": provenance, "ocr_ms": ocr,
-            "rules_one_pass_ms": rules_one_pass, "naive_vs_adgen": _naive_vs_adgen(rules_one_pass, ocr, provenance)}
+            "rules_one_pass_ms": rules_one_pass, "check_and_encode_ms": check_and_encode_ms,
+            "naive_vs_adgen": _naive_vs_adgen(rules_one_pass, check_and_encode_ms, ocr, provenance)}
 
 
-def _naive_vs_adgen(rules_one_pass: float, ocr: dict, provenance: dict) -> dict:
+def _naive_vs_adgen(rules_one_pass: float, check_and_encode_ms: float, ocr: dict, provenance: dict) -> dict:
     """Check + signed encode per asset: adgen's path against the naive one.
 
-    Both run every rule once. The naive path reads the copy back with full-image detection +
-    recognition instead of adgen's batched recognition of the line crops it placed, runs the
-    plate's stray-text detection on the plate as it is instead of at the detector's working
-    size, saves a default PNG and makes a separate watermark pass.
+    adgen's is timed whole, nothing kept from an earlier call: signed encode (watermark, JPEG
+    at the cheapest settings that fit, survival check, C2PA) then every rule once, the
+    read-back reusing the survival check's watermark decode. The naive path runs every rule
+    once cold, but reads the copy back with full-image detection + recognition instead of
+    recognising the line crops adgen placed, runs the plate's stray-text detection on the
+    plate as it is instead of at the detector's working size, and saves a default PNG after
+    a separate watermark pass.
     """
-    adgen_ms = rules_one_pass + provenance["encode_signed_adgen"]
+    adgen_ms = check_and_encode_ms
     naive_ms = (rules_one_pass - ocr["crops_batched"] + ocr["full_image"] - ocr["plate_scaled"] + ocr["plate_as_is"]
                 + provenance["watermark_embed"] + provenance["encode_signed_png_default"])
     return {"adgen_ms": round(adgen_ms, 1), "naive_ms": round(naive_ms, 1), "ratio": round(naive_ms / adgen_ms, 2),

@@ -274,3 +274,21 @@ def test_top_singular_triplet_matches_lapack_including_ties():
     ours = top[:, None, None] * left[:, :, None] * right[:, None, :]
     lapack = s[:, 0, None, None] * u[:, :, :1] * vt[:, None, 0, :]
     assert np.allclose(ours, lapack, rtol=0, atol=1e-9)
+
+
+def test_the_read_back_reuses_the_survival_checks_decode_of_the_same_pixels(signer, monkeypatch):
+    import adgen.provenance as provenance
+
+    provenance._DECODED.clear()
+    decoded = []
+    real = provenance._decode_pixels
+    monkeypatch.setattr(provenance, "_decode_pixels", lambda rgb: decoded.append(rgb.size) or real(rgb))
+    data = _export(signer, "jpeg", image=_plate(400, 300, seed=11))
+    assert len(decoded) == 1  # the survival check, on the encoded pixels
+    check = verify_provenance(data, "jpeg")
+    assert check.watermark_matches is True and len(decoded) == 1  # same pixels: read from the kept result
+    with Image.open(io.BytesIO(data)) as im:
+        changed = im.convert("RGB")
+    changed.putpixel((0, 0), (0, 0, 0))
+    decode_watermark(changed)
+    assert len(decoded) == 2

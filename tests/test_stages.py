@@ -74,6 +74,29 @@ def test_encode_signs_and_labels_within_limit(fmt, expected):
     assert check.recipe == {"seed": 1} and check.tc260_label is not None
 
 
+def test_encoding_writes_the_cheap_baseline_jpeg_when_it_fits_and_compacts_before_losing_quality():
+    import io
+
+    import numpy as np
+
+    from adgen.encoding import encode
+
+    rows, cols = np.mgrid[0:600, 0:600]
+    smooth = np.stack([rows * 0.3 + 40, cols * 0.25 + 60, (rows + cols) * 0.15 + 30], -1)
+    image = Image.fromarray(np.clip(smooth + np.random.default_rng(1).normal(0, 9, smooth.shape), 0, 255)
+                            .astype(np.uint8))
+    roomy = encode(image, file_type="jpeg", max_kb=8000, recipe={}, asset_id="s", composite=False)
+    assert [(a["quality"], a["compact"]) for a in roomy.attempts] == [(90, False)]
+    with Image.open(io.BytesIO(roomy.data)) as im:
+        assert not im.info.get("progressive")
+    # A slot 1 KB under the baseline file: the progressive, optimised file at the same quality fits.
+    tight = encode(image, file_type="jpeg", max_kb=int(roomy.attempts[0]["kb"]) - 1, recipe={}, asset_id="s",
+                   composite=False)
+    assert [(a["quality"], a["compact"], a["fits"]) for a in tight.attempts] == [(90, False, False), (90, True, True)]
+    with Image.open(io.BytesIO(tight.data)) as im:
+        assert im.info.get("progressive")
+
+
 def test_jpeg_quality_steps_down_until_the_signed_file_fits():
     import numpy as np
 
