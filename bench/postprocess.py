@@ -154,6 +154,8 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
             _median_ms(lambda: _save(image, "JPEG", quality=90, subsampling="4:4:4", progressive=True,
                                      optimize=True), repeats),
             _kb(_save(image, "JPEG", quality=90, subsampling="4:4:4", progressive=True, optimize=True))),
+        "jpeg_q90_444_baseline": (_median_ms(lambda: _save(image, "JPEG", quality=90, subsampling="4:4:4"), repeats),
+                                  _kb(_save(image, "JPEG", quality=90, subsampling="4:4:4"))),
         "jpeg_q90_baseline": (_median_ms(lambda: _save(image, "JPEG", quality=90), repeats),
                               _kb(_save(image, "JPEG", quality=90))),
     }
