@@ -8,7 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter, UnidentifiedImageError
 
 from adgen.errors import InputError
-from adgen.geometry import Box
+from adgen.geometry import Box, Size
 
 PHOTO_FRAME_FRACTION = 0.03  # white frame around a photo with no alpha, fraction of its short side
 
@@ -50,7 +50,8 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
     top = slot.bottom - height if valign == "bottom" else slot.top + (slot.height - height) // 2
     out = canvas.convert("RGBA")
     if shadow:
-        out.alpha_composite(_soft_shadow(resized, out.size, (left, top)))
+        patch, corner = _soft_shadow(resized, out.size, (left, top))
+        out.alpha_composite(patch, corner)
     out.alpha_composite(resized, (left, top))
     return Placement(out.convert("RGB"), Box(left, top, left + width, top + height), scale, has_alpha)
 
@@ -72,13 +73,24 @@ def _framed(photo: Image.Image) -> Image.Image:
     return framed
 
 
-def _soft_shadow(art: Image.Image, canvas_size: tuple[int, int], origin: tuple[int, int]) -> Image.Image:
-    """A blurred, offset copy of the artwork's alpha, darkened: a contact shadow under it."""
+def _soft_shadow(art: Image.Image, canvas_size: tuple[int, int],
+                 origin: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
+    """A blurred, offset copy of the artwork's alpha, darkened: a contact shadow under it.
+
+    Returns the patch and its top-left corner on the canvas. Blurred on the shadow's box plus
+    the blur's reach only, clipped to the canvas so its edges behave as before: the same
+    pixels as blurring a whole-canvas layer, without blurring a million transparent ones.
+    """
     radius = max(2, round(min(art.size) * 0.04))
     offset = (round(art.width * 0.02), round(art.height * 0.03))
-    layer = Image.new("RGBA", canvas_size, (0, 0, 0, 0))
+    reach = 3 * (radius + 2)  # Pillow's Gaussian is 3 box passes of about `radius` each
+    at = (origin[0] + offset[0], origin[1] + offset[1])
+    region = Box(at[0], at[1], at[0] + art.width, at[1] + art.height).expand(reach).clamp_to(Size(*canvas_size))
+    if region.width <= 0 or region.height <= 0:  # the shadow falls wholly off the canvas
+        return Image.new("RGBA", (1, 1), (0, 0, 0, 0)), (0, 0)
+    layer = Image.new("RGBA", (region.width, region.height), (0, 0, 0, 0))
     alpha = art.getchannel("A").point(lambda a: a * 0.45)
     shadow = Image.new("RGBA", art.size, (0, 0, 0, 0))
     shadow.putalpha(alpha)
-    layer.paste(shadow, (origin[0] + offset[0], origin[1] + offset[1]), shadow)
-    return layer.filter(ImageFilter.GaussianBlur(radius))
+    layer.paste(shadow, (at[0] - region.left, at[1] - region.top), shadow)
+    return layer.filter(ImageFilter.GaussianBlur(radius)), (region.left, region.top)

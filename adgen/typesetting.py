@@ -347,7 +347,10 @@ def _balance(atoms: list[_Atom], face: ImageFont.FreeTypeFont, n_lines: int, wid
     return best
 
 
+@functools.lru_cache(maxsize=8192)
 def _length(face: ImageFont.FreeTypeFont, text: str, language: str | None) -> float:
+    # Line breaking measures the same runs again at every candidate size and for every
+    # format; fonts come from fonts.load_font's cache, so a face is a stable key.
     return face.getlength(text, language=language) if language else face.getlength(text)
 
 
