@@ -188,21 +188,57 @@ def test_default_workers_follow_the_cores_and_the_memory(monkeypatch):
     assert default_workers() == 1
 
 
-def test_a_workers_fix_round_gets_its_new_plate_from_the_driver(tmp_path, monkeypatch):
-    """A plate with stray text fails background.stray-text in a finishing worker; its next-seed fix
-    asks the driver for the new plate (where the model is loaded) instead of loading a model of its own."""
-    import json
+def _text_plate(jobs=(None,), *, cpu_threads=1):
+    """Plates that show stray text: background.stray-text fails and the next-seed fix renders anew."""
     from importlib.resources import files
 
     from PIL import ImageDraw, ImageFont
 
-    import adgen.engines.local as local
+    plate = Image.new("RGB", (512, 512), (200, 190, 170))
+    font = ImageFont.truetype(str(files("fontpkg_noto_sans") / "files" / "NotoSans[wdth,wght].ttf"), 64)
+    ImageDraw.Draw(plate).text((40, 220), "SUMMER SALE", fill=(20, 20, 20), font=font)
+    return [plate for _ in jobs]
 
-    def text_plate(jobs, *, cpu_threads):
-        plate = Image.new("RGB", (512, 512), (200, 190, 170))
-        font = ImageFont.truetype(str(files("fontpkg_noto_sans") / "files" / "NotoSans[wdth,wght].ttf"), 64)
-        ImageDraw.Draw(plate).text((40, 220), "SUMMER SALE", fill=(20, 20, 20), font=font)
-        return [plate for _ in jobs]
+
+def test_a_ray_finishing_tasks_fix_round_gets_its_new_plate_from_the_plate_service(tmp_path, monkeypatch):
+    """On Ray, finishing tasks hold no GPU: a next-seed fix asks the plate-service actor for its plate."""
+    import json
+    import pickle
+
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'ray[data]')")
+    from adgen.brand import load_brand
+    from adgen.engines import ray as engine
+    from adgen.engines.work import Job
+    from adgen.request import AssetRequest
+    from adgen.spec import load_product
+
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    env = {key: value for key, value in os.environ.items() if key.startswith(engine.ENV_PREFIXES)}
+    product = load_product(REPO / "examples" / "products" / "northwind-cold-brew.yaml")
+    request = AssetRequest(product=product, brand="northwind", format="ig-square", model="adgen-tiny", steps=2)
+    job = Job((2, "ig-square", 1), request, load_brand("northwind"), 0)
+    out = tmp_path / "out"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    try:
+        service = engine.start_plate_service(gpus=0, cpu_threads=1)
+        row = {"payload": pickle.dumps((job, _text_plate()[0]))}
+        made = pickle.loads(ray.get(ray.remote(engine._finish).remote(row, str(out), service))["result"])
+        rendered = ray.get(service.rendered_seeds.remote())
+    finally:
+        ray.shutdown()
+    assert made.error == "" and made.path
+    report = json.loads((out / made.report).read_text(encoding="utf-8"))
+    assert "next-seed" in [attempt["fix"] for attempt in report["attempts"]]
+    assert rendered, "the finishing task rendered its new plate itself"
+    assert report["recipe"]["seed"] == rendered[-1]
+
+
+def test_a_workers_fix_round_gets_its_new_plate_from_the_driver(tmp_path, monkeypatch):
+    """A plate with stray text fails background.stray-text in a finishing worker; its next-seed fix
+    asks the driver for the new plate (where the model is loaded) instead of loading a model of its own."""
+    import json
+
+    import adgen.engines.local as local
 
     rendered_in_driver = []
     real_maker = local.plate_maker
@@ -211,7 +247,7 @@ def test_a_workers_fix_round_gets_its_new_plate_from_the_driver(tmp_path, monkey
         make = real_maker(cpu_threads)
         return lambda prompt, resolved: rendered_in_driver.append(resolved.seed) or make(prompt, resolved)
 
-    monkeypatch.setattr(local, "render_plates", text_plate)
+    monkeypatch.setattr(local, "render_plates", _text_plate)
     monkeypatch.setattr(local, "plate_maker", counting_maker)
     shutil.copy(IMAGES / "matcha-can.png", tmp_path / "can.png")
     (tmp_path / "one.csv").write_text("sku,name,headline,price,brand,product_image\n"
