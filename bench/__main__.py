@@ -217,7 +217,8 @@ def format_result(result: dict) -> str:
             "  encoders (ms, KB): " + ", ".join(f"{k} {v[0]} ms {v[1]} KB" for k, v in result["encoders_ms_kb"].items()),
             f"  provenance ms {result['provenance_ms']}",
             f"  check+signed encode: naive {nva['naive_ms']} ms vs adgen {nva['adgen_ms']} ms -> x{nva['ratio']} "
-            f"(legibility: {nva['legibility_source']})"])
+            f"(legibility: {nva['legibility_source']}); OCR alone x{nva.get('ocr_ratio', '-')}, "
+            f"ceiling with every shared rule free x{nva.get('ceiling', '-')}"])
     if suite == "overlap":
         return (f"[overlap] {result['model']} {result['batches']} batches of {result['batch']}: sequential "
                 f"{result['sequential_s']} s, pipelined {result['pipelined_s']} s -> x{result['ratio']} "

@@ -87,6 +87,7 @@ def test_postprocess_profile_times_every_stage_and_both_paths():
     assert result["rules_one_pass_ms"] > 0
     nva = result["naive_vs_adgen"]
     assert nva["naive_ms"] > 0 and nva["adgen_ms"] > 0
+    assert nva["ocr_ratio"] > 0 and nva["ceiling"] > 0
 
 
 @pytest.mark.timeout(300)
