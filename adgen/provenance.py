@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -203,15 +204,20 @@ def decode_watermark(image: Image.Image) -> str:
     """
     rgb = image.convert("RGB")
     key = (hashlib.blake2b(rgb.tobytes(), digest_size=16).digest(), rgb.size)
-    if (payload := _DECODED.get(key)) is None:
-        payload = _DECODED[key] = _decode_pixels(rgb)
-        while len(_DECODED) > _DECODED_KEPT:
-            _DECODED.pop(next(iter(_DECODED)))  # oldest first
+    with _DECODED_LOCK:
+        payload = _DECODED.get(key)
+    if payload is None:
+        payload = _decode_pixels(rgb)
+        with _DECODED_LOCK:  # the API and the app check assets on several threads
+            _DECODED[key] = payload
+            while len(_DECODED) > _DECODED_KEPT:
+                _DECODED.pop(next(iter(_DECODED)))  # oldest first
     return payload
 
 
 _DECODED: dict[tuple, str] = {}
 _DECODED_KEPT = 8
+_DECODED_LOCK = threading.Lock()
 
 
 def _decode_pixels(rgb: Image.Image) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -117,15 +118,20 @@ def detect_scaled(image, min_score: float):
     """
     rgb = image.convert("RGB")
     key = (hashlib.blake2b(rgb.tobytes(), digest_size=16).digest(), rgb.size, min_score)
-    if (lines := _DETECTED.get(key)) is None:
-        lines = _DETECTED[key] = _detect_scaled(rgb, min_score)
-        while len(_DETECTED) > _DETECTED_KEPT:
-            _DETECTED.pop(next(iter(_DETECTED)))  # oldest first: dicts keep insertion order
+    with _DETECTED_LOCK:
+        lines = _DETECTED.get(key)
+    if lines is None:
+        lines = _detect_scaled(rgb, min_score)
+        with _DETECTED_LOCK:  # the API and the app check assets on several threads
+            _DETECTED[key] = lines
+            while len(_DETECTED) > _DETECTED_KEPT:
+                _DETECTED.pop(next(iter(_DETECTED)))  # oldest first: dicts keep insertion order
     return list(lines)
 
 
 _DETECTED: dict[tuple, tuple] = {}
 _DETECTED_KEPT = 16
+_DETECTED_LOCK = threading.Lock()
 
 
 def _detect_scaled(image: Image.Image, min_score: float) -> tuple:
