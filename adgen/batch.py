@@ -154,8 +154,8 @@ def default_workers() -> int:
     """Finishing processes when none are asked for: one per usable CPU core, one per 2 GiB of memory.
 
     Finishing (compose, OCR checks, signing) is CPU work of ~1-2 s an asset, so a GPU that renders
-    plates in tens of ms needs every core finishing; a worker holds ~0.7 GiB (torch, OCR and nudenet
-    models), hence the memory cap. On 2 cores this gives 2, the best count measured there (bench batch).
+    plates in tens of ms needs every core finishing; a worker held ~0.7 GiB when it still imported torch
+    (now OCR and nudenet models, fonts and the pipeline's imports), hence the memory cap. On 2 cores this gives 2, the best count measured there (bench batch).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
