@@ -1,5 +1,11 @@
 """Job-finished callbacks: allow-listed hosts only (no SSRF), HMAC-SHA256 signed, retried with backoff.
 
+Each attempt goes through adgen.netfetch: the host is resolved once, every address checked and the
+connection made to those addresses (no second lookup for DNS rebinding to exploit), under one
+wall-clock deadline, and the response body is never read. What the client sees of an attempt is
+a coarse outcome ("HTTP 503", "network error", "timed out", "refused by policy"); the detail goes
+to the server log only, so callbacks cannot be used to scan ports.
+
 Signature header: `Adgen-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`,
 the Stripe scheme: the timestamp is signed too, so a receiver can refuse old replays.
 """
@@ -11,11 +17,13 @@ import hmac
 import ipaddress
 import json
 import logging
-import socket
+import ssl
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
 
+import httpx
+
+from adgen import netfetch
 from adgen.errors import InputError
 
 log = logging.getLogger("adgen.webhooks")
@@ -29,39 +37,39 @@ class CallbackPolicy:
     allowed_hosts: tuple[str, ...] = ()
     attempts: int = 6
     first_delay_s: float = 1.0      # then 2, 4, 8, ... between attempts
-    timeout_s: float = 10.0
+    timeout_s: float = 10.0         # one attempt, wall clock: DNS, connect, send, the status line
+    # None: the default CA bundle; a receiver with a private CA (or a test's) can be trusted here.
+    ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 
     def check_url(self, url: str, field: str = "callback_url") -> None:
         """Refuse a URL whose scheme or host is not allowed (before the job is accepted)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:  # httpx's parser: the one whose reading of the URL is the one connected to
+            parts = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.host:
             raise InputError("callback_url must be an http(s) URL with a host", field=field, value=url)
-        if parts.username or parts.password:
+        if parts.userinfo:
             raise InputError("callback_url must not carry credentials", field=field, value=url)
-        if not self._host_listed(parts.hostname):
+        if not self._host_listed(parts.host):
             raise InputError("callback host is not on the allow-list (serve --callback-host)", field=field,
-                             value=parts.hostname)
+                             value=parts.host)
 
     def resolve_allowed(self, url: str) -> list[str]:
-        """Resolve the URL's host now and return its addresses; refuse if any is not allowed.
+        """Check the URL, resolve its host now and return its addresses; refuse if any is not allowed.
 
         A listed name must not resolve to a loopback, private or link-local address unless that
         address is listed as an IP or network itself: a DNS change cannot point us inward.
+        (A check only: deliver() resolves once per attempt and connects to what it checked.)
         """
-        host = urlsplit(url).hostname or ""
         self.check_url(url)
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except socket.gaierror as exc:
-            raise InputError(f"callback host does not resolve ({exc})", field="callback_url", value=host) from None
-        addresses = sorted({info[4][0] for info in infos})
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            inward = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            if (inward or not self._name_listed(host)) and not self._ip_listed(ip):
-                raise InputError("callback host resolves to an address that is not allowed", field="callback_url",
-                                 value=f"{host} -> {address}")
-        return addresses
+        return sorted(netfetch.check(url, field="callback_url", policy=self.fetch_policy()))
+
+    def fetch_policy(self) -> netfetch.FetchPolicy:
+        """The fetcher's terms for one attempt: only listed IPs and networks may be inward addresses."""
+        return netfetch.FetchPolicy(allow=tuple(h for h in self.allowed_hosts if _is_ip(h)), allow_http=True,
+                                    deadline_s=self.timeout_s, connect_timeout_s=min(self.timeout_s, 5.0),
+                                    max_redirects=0, ssl_context=self.ssl_context)
 
     def _host_listed(self, host: str) -> bool:
         try:
@@ -101,31 +109,30 @@ def verify(body: bytes, header: str, secret: str, tolerance_s: int = 300) -> boo
 
 
 def deliver(url: str, payload: dict, secret: str, policy: CallbackPolicy, sleep=time.sleep) -> tuple[bool, int, str]:
-    """POST payload, retrying on network errors and 5xx/429 with exponential backoff.
+    """POST payload, retrying network errors (DNS failures too), timeouts and 5xx/429 with exponential backoff.
 
-    Returns (delivered, attempts made, last outcome). The host is re-checked before every attempt.
+    Returns (delivered, attempts made, last outcome). The host is re-checked before every attempt;
+    a URL or address refused by the policy is final. No redirects: a 30x could point anywhere.
     """
-    import httpx
-
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     outcome = "not attempted"
     for attempt in range(1, policy.attempts + 1):
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
         try:
-            policy.resolve_allowed(url)
-            headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret),
-                       "User-Agent": "adgen-webhooks"}
-            # No redirects: a 30x could point anywhere, past the allow-list.
-            response = httpx.post(url, content=body, headers=headers, timeout=policy.timeout_s, follow_redirects=False)
-            outcome = f"HTTP {response.status_code}"
-            if response.status_code < 300:
-                return True, attempt, outcome
-            if response.status_code < 500 and response.status_code != 429:
-                return False, attempt, outcome  # the receiver refuses it; retrying will not help
+            policy.check_url(url)
+            status = netfetch.post(url, body, headers, field="callback_url", policy=policy.fetch_policy())
+        except netfetch.FetchError as exc:
+            outcome, retry, detail = exc.outcome, exc.retryable, f"{exc} {exc.detail}".strip()
         except InputError as exc:
-            return False, attempt, str(exc)
-        except httpx.HTTPError as exc:
-            outcome = f"{type(exc).__name__}: {exc}"
-        log.warning("callback %s attempt %d failed: %s", url, attempt, outcome)
+            outcome, retry, detail = "refused by policy", False, str(exc)
+        else:
+            outcome = f"HTTP {status}"
+            if status < 300:
+                return True, attempt, outcome
+            retry, detail = status >= 500 or status == 429, outcome  # other 4xx: the receiver refuses it
+        log.warning("callback %s attempt %d failed: %s", url, attempt, detail)
+        if not retry:
+            return False, attempt, outcome
         if attempt < policy.attempts:
             sleep(policy.first_delay_s * 2 ** (attempt - 1))
     return False, policy.attempts, outcome

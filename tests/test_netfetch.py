@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import logging
 import socket
 import ssl
 import threading
@@ -21,9 +22,12 @@ from PIL import Image
 
 from adgen.limits import ImageBomb, Limits, TooLarge
 from adgen.netfetch import FetchError, FetchPolicy, InwardAddress, RefusedByPolicy, TimedOut, fetch_image
+from adgen.webhooks import CallbackPolicy, deliver
 
 IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
 CAN_PNG = (IMAGES / "matcha-can.png").read_bytes()
+PAYLOAD = {"type": "job.done", "job": {"id": "job_1"}}
+SECRET = "whsec_test"
 
 
 # --- a fake resolver, a small web server, a raw socket server ------------------------------------
@@ -180,6 +184,98 @@ def trickle(server: RawServer, conn, *, head: bytes = b"HTTP/1.1 200 OK\r\nX-Slo
     while time.monotonic() < until and not server.done.is_set():
         server.send(conn, b"a")
         time.sleep(0.25)
+
+
+def hook_policy(*hosts: str, **overrides) -> CallbackPolicy:
+    return CallbackPolicy(allowed_hosts=hosts, **{"attempts": 1, "first_delay_s": 0.0, "timeout_s": 5.0, **overrides})
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+def test_webhook_connects_to_the_address_it_checked_not_to_a_second_lookup(dns):
+    allowed, internal = two_sites("127.0.0.2", "127.0.0.1")
+    try:
+        # DNS rebinding: the first answer passes the check, every later one points inside.
+        dns.answers["hooks.test"] = ["127.0.0.2", "127.0.0.1"]
+        url = f"http://hooks.test:{allowed.port}/hook"
+        result = deliver(url, PAYLOAD, SECRET, hook_policy("hooks.test", "127.0.0.2"))
+        assert internal.requests == []
+        assert result == (True, 1, "HTTP 200") and len(allowed.requests) == 1
+        assert allowed.requests[0][2]["Host"] == f"hooks.test:{allowed.port}"  # the name, not the address
+        assert dns.lookups == ["hooks.test"]  # resolved once
+    finally:
+        allowed.close()
+        internal.close()
+
+
+def test_webhook_to_a_forbidden_address_is_refused_once_and_reaches_nobody(dns):
+    internal = Site("127.0.0.1")
+    try:
+        dns.answers["hooks.test"] = ["127.0.0.1"]
+        sleeps = []
+        result = deliver(f"http://hooks.test:{internal.port}/hook", PAYLOAD, SECRET,
+                         hook_policy("hooks.test", attempts=6), sleep=sleeps.append)
+        assert result == (False, 1, "refused by policy") and sleeps == []  # not retried
+        assert internal.requests == []
+    finally:
+        internal.close()
+
+
+def test_webhook_never_reads_a_huge_response_body():
+    server = RawServer(endless_body)
+    try:
+        started = time.monotonic()
+        result = deliver(f"http://127.0.0.1:{server.port}/hook", PAYLOAD, SECRET, hook_policy("127.0.0.1"))
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    # The server could push only what socket buffers hold before we hung up (256 MiB were on offer).
+    assert server.sent < 32 * 1024 * 1024, server.sent
+    assert elapsed < 5 + 3
+    assert result == (True, 1, "HTTP 200")
+
+
+def test_webhook_attempt_has_a_wall_clock_deadline_that_trickling_cannot_stretch():
+    server = RawServer(trickle)
+    try:
+        started = time.monotonic()
+        result = deliver(f"http://127.0.0.1:{server.port}/hook", PAYLOAD, SECRET,
+                         hook_policy("127.0.0.1", timeout_s=1.5))
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert elapsed < 1.5 + 3, elapsed  # the server would trickle for 12 s
+    assert result == (False, 1, "timed out")
+
+
+def test_webhook_outcome_is_a_coarse_category_and_the_detail_only_in_the_log(caplog):
+    with socket.socket() as probe:  # a port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts the connection, never answers
+    caplog.set_level(logging.WARNING, logger="adgen.webhooks")
+    try:
+        refused = deliver(f"http://127.0.0.1:{closed}/hook", PAYLOAD, SECRET, hook_policy("127.0.0.1"))
+        hung = deliver(f"http://127.0.0.1:{silent.getsockname()[1]}/hook", PAYLOAD, SECRET,
+                       hook_policy("127.0.0.1", timeout_s=1.0))
+    finally:
+        silent.close()
+    assert refused == (False, 1, "network error")
+    assert hung == (False, 1, "timed out")
+    assert "refused" in caplog.text.lower()  # the operator still learns what happened
+
+
+def test_webhook_dns_failure_is_a_network_error_and_retried(dns):
+    receiver = Site("127.0.0.2")
+    try:
+        dns.answers["hooks.test"] = [socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")] * 2 + \
+            ["127.0.0.2"]
+        sleeps = []
+        result = deliver(f"http://hooks.test:{receiver.port}/hook", PAYLOAD, SECRET,
+                         hook_policy("hooks.test", "127.0.0.2", attempts=6), sleep=sleeps.append)
+        assert result == (True, 3, "HTTP 200") and len(sleeps) == 2 and len(receiver.requests) == 1
+    finally:
+        receiver.close()
 
 
 # --- the fetcher ------------------------------------------------------------------------------------
