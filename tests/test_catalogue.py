@@ -19,7 +19,7 @@ from adgen.catalogue_images import MAX_IMAGE_BYTES
 from adgen.errors import AdgenError, InputError, NotFoundError
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples" / "catalogue"
+EXAMPLES = REPO / "examples"
 IMAGES = REPO / "examples" / "images"
 
 OWN = [["sku", "name", "headline", "features", "price", "currency", "locale", "product_image", "brand"],
