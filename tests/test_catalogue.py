@@ -169,7 +169,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_fetch_images_over_http_with_limits(tmp_path, image_server):
+def test_fetch_images_over_http_with_limits(tmp_path, image_server, monkeypatch):
+    monkeypatch.setenv("ADGEN_FETCH_ALLOW", "127.0.0.1")  # the test's server is on loopback
     text = ("sku,name,product_image\n"
             f"A-1,Alpha,{image_server}/can.png\nB-2,Beta,{image_server}/page.html\n"
             f"C-3,Gamma,{image_server}/huge.png\nD-4,Delta,{image_server}/gone.png\n")
@@ -181,7 +182,7 @@ def test_fetch_images_over_http_with_limits(tmp_path, image_server):
     fetched = rows[0].spec.product_image
     assert fetched.parent == cache and fetched.read_bytes() == (IMAGES / "matcha-can.png").read_bytes()
     assert rows[0].note == ""
-    assert "corrupt" in rows[1].note and "larger than" in rows[2].note and "404" in rows[3].note
+    assert "not a PNG, JPEG or WebP" in rows[1].note and "over" in rows[2].note and "HTTP 404" in rows[3].note
     assert all(r.spec.product_image is None for r in rows[1:])
 
 

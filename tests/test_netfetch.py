@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import io
 import logging
+import shutil
 import socket
 import ssl
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from adgen.catalogue import read_catalogue
 from adgen.limits import ImageBomb, Limits, TooLarge
 from adgen.netfetch import FetchError, FetchPolicy, InwardAddress, RefusedByPolicy, TimedOut, fetch_image
 from adgen.webhooks import CallbackPolicy, deliver
@@ -350,7 +352,8 @@ def test_fetch_decodes_with_the_pixel_cap():
     try:
         with pytest.raises(ImageBomb, match="over 10000 pixels") as caught:
             fetch_image(f"http://127.0.0.2:{site.port}/big.png", field="f",
-                        policy=FetchPolicy(allow_http=True, allow=("127.0.0.2",)), limits=Limits(max_image_pixels=10_000))
+                        policy=FetchPolicy(allow_http=True, allow=("127.0.0.2",)),
+                        limits=Limits(max_image_pixels=10_000))
         assert "/big.png" in str(caught.value)
     finally:
         site.close()
@@ -362,7 +365,8 @@ def test_fetch_stops_reading_past_the_byte_cap_without_a_declared_length():
     try:
         with pytest.raises(TooLarge, match="over 65536 bytes"):
             fetch_image(f"http://127.0.0.1:{server.port}/photo.png", field="f",
-                        policy=FetchPolicy(allow_http=True, allow=("127.0.0.1",)), limits=Limits(max_upload_bytes=65536))
+                        policy=FetchPolicy(allow_http=True, allow=("127.0.0.1",)),
+                        limits=Limits(max_upload_bytes=65536))
     finally:
         server.close()
     assert server.sent < 32 * 1024 * 1024, server.sent
@@ -436,3 +440,56 @@ def test_https_fetch_pins_the_address_and_still_verifies_the_certificate_for_the
     finally:
         site.close()
         internal.close()
+
+
+# --- batch: catalogue image cells ---------------------------------------------------------------
+
+def catalogue_with(tmp_path: Path, *cells: str) -> Path:
+    folder = tmp_path / "feed"
+    folder.mkdir(exist_ok=True)
+    rows = "".join(f"S-{n},Product {n},{cell}\n" for n, cell in enumerate(cells, start=1))
+    (folder / "products.csv").write_text("sku,name,product_image\n" + rows)
+    return folder / "products.csv"
+
+
+def test_batch_fetch_refuses_loopback_unless_allowed(tmp_path, monkeypatch):
+    site = Site("127.0.0.1", routes={"/can.png": (200, {}, CAN_PNG)})
+    try:
+        csv = catalogue_with(tmp_path, f"http://127.0.0.1:{site.port}/can.png")
+        monkeypatch.delenv("ADGEN_FETCH_ALLOW", raising=False)
+        [row] = read_catalogue(csv, fetch_images=True, image_cache=tmp_path / "cache").rows
+        assert row.spec.product_image is None and "loopback" in row.note and "ADGEN_FETCH_ALLOW" in row.note
+        assert site.requests == []
+        monkeypatch.setenv("ADGEN_FETCH_ALLOW", "10.0.0.0/8, 127.0.0.0/8")
+        [row] = read_catalogue(csv, fetch_images=True, image_cache=tmp_path / "cache").rows
+        assert row.note == "" and row.spec.product_image.read_bytes() == CAN_PNG
+    finally:
+        site.close()
+
+
+def test_batch_fetch_does_not_follow_a_redirect_inward(tmp_path, monkeypatch):
+    inside = Site("127.0.0.3", routes={"/secret.png": (200, {}, CAN_PNG)})
+    away = f"http://127.0.0.3:{inside.port}/secret.png"
+    site = Site("127.0.0.2", routes={"/can.png": (302, {"Location": away}, b"")})
+    try:
+        monkeypatch.setenv("ADGEN_FETCH_ALLOW", "127.0.0.2")
+        csv = catalogue_with(tmp_path, f"http://127.0.0.2:{site.port}/can.png")
+        [row] = read_catalogue(csv, fetch_images=True, image_cache=tmp_path / "cache").rows
+        assert row.spec.product_image is None and "image unavailable" in row.note and "loopback" in row.note
+        assert len(site.requests) == 1 and inside.requests == []
+    finally:
+        site.close()
+        inside.close()
+
+
+def test_batch_relative_image_paths_stay_in_the_csv_folder(tmp_path):
+    csv = catalogue_with(tmp_path, "../secret.png", "photos/can.png", "escape.png", str(tmp_path / "secret.png"))
+    shutil.copy(IMAGES / "matcha-can.png", tmp_path / "secret.png")  # beside the CSV's folder, not in it
+    (csv.parent / "photos").mkdir()
+    shutil.copy(IMAGES / "matcha-can.png", csv.parent / "photos" / "can.png")
+    (csv.parent / "escape.png").symlink_to(tmp_path / "secret.png")
+    outside, inside, linked, absolute = read_catalogue(csv).rows
+    assert outside.spec.product_image is None and "stay in the CSV's folder" in outside.note
+    assert inside.note == "" and inside.spec.product_image == (csv.parent / "photos" / "can.png").resolve()
+    assert linked.spec.product_image is None and "stay in the CSV's folder" in linked.note
+    assert absolute.note == "" and absolute.spec.product_image == tmp_path / "secret.png"  # the user's own choice
