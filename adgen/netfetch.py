@@ -218,7 +218,8 @@ def _request(method: str, target: _Target, addresses: tuple[str, ...], *, header
     backend = _PinnedBackend(target.host, addresses, deadline)
     url = httpcore.URL(scheme=target.scheme.encode(), host=target.host.encode(), port=target.port, target=target.path)
     sent = [(b"Host", target.netloc), (b"User-Agent", b"adgen"), (b"Connection", b"close"), *headers]
-    timeouts = {"connect": policy.connect_timeout_s, "read": None, "write": None, "pool": None}  # the deadline bounds all
+    # No read or write timeouts of httpcore's own: _DeadlineStream gives each operation what is left.
+    timeouts = {"connect": policy.connect_timeout_s, "read": None, "write": None, "pool": None}
     try:
         with httpcore.ConnectionPool(ssl_context=policy.ssl_context or httpx.create_ssl_context(),
                                      network_backend=backend, max_connections=1) as pool:
