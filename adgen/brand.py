@@ -119,7 +119,7 @@ def load_brand(brand_id: str, root: Path | None = None) -> BrandKit:
     path = kit_dir / "brand.yaml"
     if not path.is_file():
         known = ", ".join(list_brand_ids(root)) or "none"
-        raise NotFoundError(f"unknown brand (looked for {path}; known: {known})", field="brand", value=brand_id)
+        raise NotFoundError("unknown brand", field="brand", value=brand_id, hint=f"looked for {path}; known: {known}")
     data = read_mapping(path, "brand kit")
     if data.get("id", brand_id) != brand_id:
         raise InputError("id must match the folder name", file=str(path), field="id", value=data.get("id"))

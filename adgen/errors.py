@@ -11,8 +11,8 @@ class AdgenError(Exception):
     """Input adgen cannot process; the message names the file, row, field and value."""
 
     def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 field: str | None = None, value: object = None):
-        self.file, self.row, self.field, self.value = file, row, field, value
+                 field: str | None = None, value: object = None, hint: str | None = None):
+        self.file, self.row, self.field, self.value, self.hint = file, row, field, value, hint
         where = []
         if file is not None:
             where.append(str(file))
@@ -22,7 +22,10 @@ class AdgenError(Exception):
             where.append(f"field '{field}'")
         prefix = ": ".join([", ".join(where)]) if where else ""
         shown = f" (got {value!r})" if value is not None else ""
-        super().__init__(f"{prefix}: {message}{shown}" if prefix else f"{message}{shown}")
+        # hint (where adgen looked, what exists) is for the local user: str() shows it, the HTTP
+        # service answers with reason alone, so no server path or other tenant's brand leaks.
+        extra = f" ({hint})" if hint else ""
+        super().__init__(f"{prefix}: {message}{shown}{extra}" if prefix else f"{message}{shown}{extra}")
         self.reason = message
 
 

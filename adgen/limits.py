@@ -26,7 +26,10 @@ class Limits:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 25_000_000   # 5000 x 5000
     rate_per_minute: int = 600           # requests per API key
-    max_queued_jobs: int = 100
+    max_queued_jobs: int = 100           # waiting or running, all tenants together
+    max_queued_per_tenant: int = 20      # one tenant's flood leaves room for the others
+    heavy_slots: int = 1                 # decodes and checks running at once (each can take seconds and ~1 GB)
+    heavy_wait_s: float = 20.0           # how long a request waits for a slot before a 503
 
 
 class TooLarge(InputError):

@@ -137,6 +137,20 @@ def check(url: str, *, field: str, policy: FetchPolicy = FetchPolicy()) -> tuple
     return _resolve(_target(url, policy, field), policy, field, time.monotonic() + policy.deadline_s)
 
 
+def check_form(url: str, *, field: str, policy: FetchPolicy = FetchPolicy()) -> None:
+    """Refuse a URL by its form alone (scheme, host, credentials, a literal inward address); no DNS lookup.
+
+    What a request handler may do while the caller waits; the worker's fetch resolves and checks the rest.
+    """
+    target = _target(url, policy, field)
+    try:
+        kind = _inward_kind(target.host.strip("[]"), target.host, policy.allow)
+    except ValueError:  # a name, not an address: resolved when it is fetched
+        return
+    if kind:
+        raise InwardAddress(f"the URL names {kind} address", field=field, value=target.url)
+
+
 @dataclass(frozen=True)
 class _Target:
     url: str

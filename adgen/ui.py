@@ -1,7 +1,7 @@
 """The Gradio designer app: forms in, run() per asset, galleries and findings out. No pipeline logic.
 
-build_ui() returns the Blocks; launch_ui() serves it (python app.py, adgen ui); mount_ui() puts
-it under a FastAPI app at /ui. Endpoints carry explicit api_names (generate, check, ...) so
+build_ui() returns the Blocks; launch_ui() serves it (python app.py, adgen ui) for one designer;
+`adgen serve --ui` mounts it behind the service's keys (adgen.service.ui_gate) with a ServedPolicy. Endpoints carry explicit api_names (generate, check, ...) so
 gradio_client can drive it.
 """
 
@@ -13,7 +13,9 @@ import inspect
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 # Gradio sends launch telemetry and a version check unless told not to; adgen never phones home.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -28,6 +30,22 @@ from adgen.request import DEFAULT_MODEL, AssetRequest  # noqa: E402
 from adgen.settings import examples_dir  # noqa: E402
 from adgen.spec import ProductSpec, load_product  # noqa: E402
 
+@dataclass(frozen=True)
+class ServedPolicy:
+    """What the app allows when a service serves it to many users (`adgen serve --ui`).
+
+    The user is an API key id (the service's UI gate authenticates it); brands_of(user) gives
+    that key's brands ('*' for all). Only the listed models can be chosen: a free-text model
+    path would let any user make the server hash every file under any folder.
+    """
+
+    models: tuple[str, ...]
+    brands_of: Callable[[str], tuple[str, ...]]
+
+
+# Set by build_ui(served=...): Gradio calls handlers as plain functions, so the policy they
+# check is the one the served app was built with. None: the local, single-user app.
+_POLICY: ServedPolicy | None = None
 DEFAULT_FORMATS = ("ig-square", "iab-300x250")
 MAX_VARIANTS = 8
 # The product form: fields grouped into rows; any ProductSpec field not named here gets its own row.
@@ -43,8 +61,10 @@ def theme() -> gr.themes.Base:
                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
 
 
-def build_ui(model: str | None = None) -> gr.Blocks:
-    """The designer app; model pre-fills the model box (None: whatever the request default resolves to)."""
+def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr.Blocks:
+    """The designer app; model pre-fills the model box (None: the request default); served: see ServedPolicy."""
+    global _POLICY
+    _POLICY = served
     brand_ids = list_brand_ids()
     formats = all_formats()
     examples = _example_products()
@@ -74,8 +94,7 @@ def build_ui(model: str | None = None) -> gr.Blocks:
                             seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed",
                                              info=AssetRequest.model_fields["seed"].description)
                         with gr.Row():
-                            model_box = gr.Textbox(model or "", label="Model", placeholder=DEFAULT_MODEL, elem_id="model",
-                                                   info=AssetRequest.model_fields["model"].description)
+                            model_box = _model_input(model, served)
                             steps = gr.Number(None, precision=0, minimum=1, maximum=150, label="Steps", elem_id="steps",
                                               info=AssetRequest.model_fields["steps"].description)
                     generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
@@ -132,18 +151,21 @@ def build_ui(model: str | None = None) -> gr.Blocks:
     return blocks
 
 
+def _model_input(model: str | None, served: ServedPolicy | None):
+    """A free-text model path on the user's own machine; in a served app, the configured models only."""
+    if served is not None:
+        return gr.Dropdown(list(served.models), value=served.models[0], label="Model", elem_id="model",
+                           info="Models this server is configured with.")
+    return gr.Textbox(model or "", label="Model", placeholder=DEFAULT_MODEL, elem_id="model",
+                      info=AssetRequest.model_fields["model"].description)
+
+
 def launch_ui(blocks: gr.Blocks | None = None, *, host: str = "127.0.0.1", port: int = 7860,
               model: str | None = None, **launch_options):
     """Serve the app locally (no share link, no telemetry); blocks until stopped unless told otherwise."""
     blocks = blocks or build_ui(model)
     return blocks.queue().launch(server_name=host, server_port=port, share=False, theme=theme(),
                                  css=ui_render.UI_CSS, footer_links=["api"], **launch_options)
-
-
-def mount_ui(app, path: str = "/ui", model: str | None = None):
-    """Mount the app under a FastAPI app, with the same theme and styles as launch_ui()."""
-    return gr.mount_gradio_app(app, build_ui(model).queue(), path=path, theme=theme(), css=ui_render.UI_CSS,
-                               footer_links=["api"])
 
 
 # --- handlers: each turns form values into one call and the results into component values ---
@@ -160,6 +182,25 @@ def _edge(handler):
     return wrapper
 
 
+def _authorize(request, *, brand: str | None = None, model: str | None = None, files=()) -> None:
+    """In a served app: the user's key may use this brand and model, and files come from Gradio's uploads."""
+    if _POLICY is None:
+        return  # the local app: one designer on their own machine
+    user = getattr(request, "username", None)
+    if not user:
+        raise gr.Error("Log in with an API key.", title="Not logged in")
+    if brand is not None:
+        allowed = _POLICY.brands_of(user)
+        if "*" not in allowed and brand not in allowed:
+            raise gr.Error("This API key is not scoped to that brand.", title="Check the field 'brand'")
+    if model and model not in _POLICY.models:
+        raise gr.Error("Choose one of the server's models.", title="Check the field 'model'")
+    uploads = Path(gr.utils.get_upload_folder()).resolve()
+    for path in files:
+        if path and not Path(path).resolve().is_relative_to(uploads):
+            raise gr.Error("Files must be uploaded through the form.", title="Check the file fields")
+
+
 def _spec_parameters(before: tuple[str, ...], after: tuple[str, ...] = (), progress: bool = False):
     """Name a *args handler's parameters after ProductSpec's fields, so API clients see sku, name, ...
 
@@ -170,9 +211,11 @@ def _spec_parameters(before: tuple[str, ...], after: tuple[str, ...] = (), progr
     parameters = [inspect.Parameter(name, kind) for name in names]
     if progress:
         parameters.append(inspect.Parameter("progress", kind, default=gr.Progress()))
+    parameters.append(inspect.Parameter("request", kind, default=None, annotation=gr.Request))
 
     def name(handler):
         handler.__signature__ = inspect.Signature(parameters)
+        handler.__annotations__ = {"request": gr.Request}  # gradio finds gr.Request by type hint
         return handler
     return name
 
@@ -183,7 +226,8 @@ def _generate(*values):
     names = list(ProductSpec.model_fields)
     brand, values = values[0], values[1:]
     product = ui_session.product_from_form(dict(zip(names, values[:len(names)])))
-    format_ids, variants, seed, model, steps, progress = values[len(names):]
+    format_ids, variants, seed, model, steps, progress, request = values[len(names):]
+    _authorize(request, brand=brand, model=(model or "").strip() or None, files=[product.product_image])
     load_brand(brand)
     requests = ui_session.plan_requests(product, brand, list(format_ids or []), int(variants), int(seed or 0),
                                         (model or "").strip() or None, int(steps) if steps else None)
@@ -194,7 +238,8 @@ def _generate(*values):
 
 
 @_edge
-def _regenerate(session, selected, seed, progress=gr.Progress()):
+def _regenerate(session, selected, seed, progress=gr.Progress(), request: gr.Request = None):
+    _authorize(request)
     key = _require_selection(session, selected)
     progress(0.1, desc=f"regenerating {key[0]} v{key[1]}")
     ui_session.regenerate(session, key, int(seed or 0))
@@ -207,6 +252,7 @@ def _relayout(session, *values):
     if session is None or not session.assets:
         raise gr.Error("Generate first; re-lay out reuses the generated plates.", title="Nothing to re-lay out")
     product = ui_session.product_from_form(dict(zip(ProductSpec.model_fields, values)))
+    _authorize(values[-1], files=[product.product_image])
     ui_session.relayout_all(session, product)
     return session, ui_session.summary(session), str(ui_session.write_bundle(session))
 
@@ -252,7 +298,8 @@ def _require_selection(session, selected) -> tuple[str, int]:
     return tuple(selected)
 
 
-def _brand_card_or_error(brand_id):
+def _brand_card_or_error(brand_id, request: gr.Request):
+    _authorize(request, brand=brand_id)
     return _edge(_brand_card)(brand_id)
 
 
@@ -295,13 +342,14 @@ def _check_tab(brand_ids, formats):
 
 
 @_edge
-def _check(image_path, brand, format_id, copy_json, locale, category):
+def _check(image_path, brand, format_id, copy_json, locale, category, request: gr.Request):
     from PIL import Image
 
     from adgen.check_image import check_image_file
 
     if not image_path:
         raise gr.Error("Upload an image to check.", title="Check the field 'image'")
+    _authorize(request, brand=brand, files=[image_path])
     copy_file = None
     if (copy_json or "").strip() not in ("", "{}"):
         copy_file = Path(tempfile.mkdtemp(prefix="adgen-ui-check-")) / "copy.json"

@@ -12,7 +12,7 @@ from api_helpers import BAG_PNG, Receiver, job_body, product, wait_for
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from adgen.api import ServiceSettings, create_app, field_name
+from adgen.service import ServiceSettings, create_app, field_name
 from adgen.apikeys import authenticate, create_key, list_keys, revoke_key
 from adgen.limits import Limits
 from adgen.settings import adgen_home
@@ -262,21 +262,6 @@ def test_openapi_documents_fields_and_examples(make_client):
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
-def test_ui_is_mounted_at_ui_when_available(monkeypatch):
-    """The hook for the Gradio app: adgen.ui.mount_ui(app, path="/ui"); skipped when it cannot import."""
-    import sys
-    import types
-
-    from adgen.api import mount_ui
-
-    mounted = []
-    fake_ui = types.SimpleNamespace(mount_ui=lambda app, path, model: mounted.append((path, model)))
-    monkeypatch.setitem(sys.modules, "adgen.ui", fake_ui)
-    assert mount_ui(object(), "m") and mounted == [("/ui", "m")]
-    monkeypatch.setitem(sys.modules, "adgen.ui", None)  # gradio missing: the import fails, nothing mounted
-    assert not mount_ui(object())
-
-
 def test_keys_cli_creates_lists_and_revokes():
     from typer.testing import CliRunner
 
@@ -294,8 +279,11 @@ def test_keys_cli_creates_lists_and_revokes():
     assert authenticate(plaintext) is None
 
 
-def test_real_ui_mounts_beside_the_api(make_client):
+def test_real_ui_mounts_beside_the_api_only_behind_a_key(make_client, keys):
     pytest.importorskip("gradio")
+    assert make_client().get("/ui/").status_code == 404  # not mounted unless asked for (serve --ui)
     client = make_client(ui=True)
-    assert client.get("/ui/").status_code == 200
+    assert client.get("/ui/").status_code == 401
+    assert client.get("/ui/config").status_code == 401
+    assert client.get("/ui/", headers=keys[0]).status_code == 200
     assert "/ui" not in "".join(client.get("/openapi.json").json()["paths"])  # the API document stays the API's

@@ -1,10 +1,10 @@
-"""HTTP request and response bodies: frozen models whose descriptions and examples make /docs."""
+"""HTTP request and response bodies: frozen models whose descriptions and examples make /docs; job_document()."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adgen.spec import ProductSpec
 
@@ -28,6 +28,17 @@ class JobProduct(ProductSpec):
         None, max_length=14_000_000,
         description="Base64 of a PNG, JPEG or WebP cut-out or photo (a `data:image/...;base64,` URL is also "
                     "accepted). Not a path: server-local paths are refused. Omit for a product-less layout.")
+    product_image_url: str | None = Field(
+        None, max_length=2000,
+        description="https URL of the product image (a CDN link), fetched by the worker, not while you wait: "
+                    "public addresses only unless the server allow-lists the host, redirects re-checked, "
+                    "size and pixels capped. Give product_image or product_image_url, not both.")
+
+    @model_validator(mode="after")
+    def _one_image_source(self):
+        if self.product_image is not None and self.product_image_url is not None:
+            raise ValueError("give product_image or product_image_url, not both")
+        return self
 
 
 class JobCreate(_Frozen):
@@ -144,3 +155,15 @@ class Health(_Frozen):
     status: str
     model: str | None = None
     detail: str | None = None
+
+
+def job_document(job, assets) -> JobOut:
+    """The status document of a job (a store Job and its Assets): GET /v1/jobs/{id} and the webhook body."""
+    error = ErrorDetail(code="job_failed", message=job.error, field=job.error_field) if job.error else None
+    webhook = (WebhookOut(state=job.webhook_state, attempts=job.webhook_attempts, outcome=job.webhook_outcome)
+               if job.webhook_state else None)
+    return JobOut(id=job.id, status=job.status, brand=job.brand, progress=Progress(done=len(assets), total=job.total),
+                  assets=[AssetOut(id=a.id, sku=a.sku, format=a.format, variant=a.variant, verdict=a.verdict,
+                                   url=f"/v1/assets/{a.id}", report=ReportOut.model_validate(a.report))
+                          for a in assets],
+                  error=error, webhook=webhook, created_at=job.created_at, updated_at=job.updated_at)

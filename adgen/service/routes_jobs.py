@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import os
-import re
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -15,14 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse
 
-from adgen.api import ERRORS, ApiError, KeyDep, ServiceDep, Service, require_brand, job_document
-from adgen.api_models import JobAccepted, JobCreate, JobOut
-from adgen.errors import AdgenError, InputError
-from adgen.jobs import IdempotencyConflict, QueueFull
-from adgen.limits import TooLarge, decode_image
+from adgen.service.auth import KeyDep
+from adgen.service.bodies import JobAccepted, JobCreate, JobOut, job_document
+from adgen.service.core import ERRORS, ApiError, Service, ServiceDep, require_brand
+from adgen.service.cost import Busy
+from adgen.service.inputs import store_uploaded_image
+from adgen.service.store import IdempotencyConflict, QueueFull
 
 router = APIRouter(tags=["jobs"])
-DATA_URL = re.compile(r"^data:image/[a-z+.-]+;base64,", re.IGNORECASE)
 IdempotencyKey = Annotated[str | None, Header(max_length=200, pattern=r"^[\x21-\x7e]+$",
                                               description="Retry-safe key: the same key and body return the "
                                                           "same job; the same key with another body is a 409.")]
@@ -43,21 +39,31 @@ def create_job(body: JobCreate, key: KeyDep, service: ServiceDep, response: Resp
             raise _conflict(idempotency_key) from None
         if earlier is not None:
             return _accepted(earlier.id, earlier.status, response, replayed=True)
+    limits = service.settings.limits
+    # The cheap count first: a full queue refuses before a single image is decoded.
+    overall, mine = service.store.waiting(key.tenant)
+    if mine >= limits.max_queued_per_tenant or overall >= limits.max_queued_jobs:
+        raise _queue_full(QueueFull(mine, tenant=True) if mine >= limits.max_queued_per_tenant
+                          else QueueFull(overall, tenant=False))
     job_id = service.store.new_id()
     inputs = service.jobs_dir / job_id / "inputs"
     try:
-        products = [_server_product(p, i, inputs, service) for i, p in enumerate(body.products)]
+        with service.heavy.hold(key.tenant):
+            products = [store_uploaded_image(p, i, inputs, limits) for i, p in enumerate(body.products)]
         request = {"products": products, "formats": body.formats, "variants": body.variants, "seed": body.seed}
         job, created = service.store.create(
             job_id, tenant=key.tenant, key_id=key.id, brand=body.brand, request=request, body_sha256=body_sha256,
             idempotency_key=idempotency_key, callback_url=body.callback_url, total=total,
-            max_queued=service.settings.limits.max_queued_jobs)
+            max_queued=limits.max_queued_jobs, max_queued_per_tenant=limits.max_queued_per_tenant)
     except IdempotencyConflict:
         shutil.rmtree(inputs.parent, ignore_errors=True)
         raise _conflict(idempotency_key) from None
-    except QueueFull:
+    except QueueFull as full:
         shutil.rmtree(inputs.parent, ignore_errors=True)
-        raise ApiError(503, "queue_full", "too many jobs waiting; retry later", headers={"Retry-After": "30"}) from None
+        raise _queue_full(full) from None
+    except Busy as busy:
+        shutil.rmtree(inputs.parent, ignore_errors=True)
+        raise busy_error(busy) from None
     except BaseException:
         shutil.rmtree(inputs.parent, ignore_errors=True)
         raise
@@ -68,9 +74,10 @@ def create_job(body: JobCreate, key: KeyDep, service: ServiceDep, response: Resp
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=ERRORS)
-async def get_job(job_id: str, key: KeyDep, service: ServiceDep) -> JobOut:
+def get_job(job_id: str, key: KeyDep, service: ServiceDep) -> JobOut:
     """Status, progress and the assets made so far, each with its report."""
-    # async on purpose: one short SQLite read (WAL, no writer lock) is cheaper inline than a thread hop.
+    # Sync on purpose: a job's reports can be megabytes of JSON; parsing them on the event loop
+    # stalled /healthz for seconds. In the thread pool it stalls nothing else.
     found = service.store.job_with_assets(job_id, key.tenant)
     if found is None:  # another tenant's job answers exactly like a missing one
         raise ApiError(404, "not_found", "no such job", field="job_id", value=job_id[:64])
@@ -78,7 +85,9 @@ async def get_job(job_id: str, key: KeyDep, service: ServiceDep) -> JobOut:
 
 
 @router.get("/v1/assets/{asset_id}", response_class=FileResponse, responses={
-    **ERRORS, 200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "The image bytes."},
+    **ERRORS, 200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                                "image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                    "description": "The image bytes."},
     304: {"description": "Not modified (If-None-Match matched the ETag)."}})
 async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Request) -> Response:
     """The asset's bytes, with a strong ETag; If-None-Match answers 304."""
@@ -96,7 +105,9 @@ async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Re
 def _validate(body: JobCreate, service: Service) -> int:
     """Everything that can be refused is refused now, before the job exists; returns the asset count."""
     from adgen.brand import load_brand
+    from adgen.errors import AdgenError, InputError
     from adgen.formats import get_format
+    from adgen.limits import TooLarge
 
     limits = service.settings.limits
     if len(body.products) > limits.max_products_per_job:
@@ -119,35 +130,29 @@ def _validate(body: JobCreate, service: Service) -> int:
         if product.sku in seen:
             raise InputError("sku repeats within the job", field=f"products.{index}.sku", value=product.sku)
         seen.add(product.sku)
+    for index, product in enumerate(body.products):
+        if product.product_image_url:  # its form now; its addresses when the worker fetches it
+            from adgen.netfetch import check_form
+
+            check_form(product.product_image_url, policy=service.fetch_policy(),
+                       field=f"products.{index}.product_image_url")
     if body.callback_url:
         service.settings.callbacks.check_url(body.callback_url)
     return total
 
 
-def _server_product(product, index: int, inputs: Path, service: Service) -> dict:
-    """The product as the worker will use it: its image decoded, bounded and stored with the job."""
-    data = product.model_dump(mode="json")
-    if product.product_image is None:
-        return data
-    field = f"products.{index}.product_image"
-    limits = service.settings.limits
-    text = DATA_URL.sub("", product.product_image.strip(), count=1)
-    if len(text) * 3 // 4 > limits.max_upload_bytes:
-        raise TooLarge(f"image is over {limits.max_upload_bytes} bytes", field=field)
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError("product_image must be base64 image data (not a path)", field=field) from None
-    picture = decode_image(raw, field=field, limits=limits)
-    inputs.mkdir(parents=True, exist_ok=True)
-    path = inputs / f"{index}-{product.sku}.png"
-    temp = path.with_suffix(".tmp")
-    with open(temp, "wb") as handle:
-        picture.convert("RGBA").save(handle, format="PNG")  # re-encoded: only pixels reach the pipeline
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    return {**data, "product_image": str(path)}
+def busy_error(busy: Busy) -> ApiError:
+    if busy.tenant:
+        return ApiError(429, "busy", "this tenant already has an image decode or check running; retry shortly",
+                        headers={"Retry-After": "2"})
+    return ApiError(503, "busy", "the server is busy with other images; retry later", headers={"Retry-After": "10"})
+
+
+def _queue_full(full: QueueFull) -> ApiError:
+    if full.tenant:
+        return ApiError(429, "tenant_queue_full", "this tenant has too many jobs waiting; retry when some finish",
+                        headers={"Retry-After": "30"})
+    return ApiError(503, "queue_full", "too many jobs waiting; retry later", headers={"Retry-After": "30"})
 
 
 def _accepted(job_id: str, status: str, response: Response, *, replayed: bool) -> JobAccepted:

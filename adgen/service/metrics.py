@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from adgen.jobs import JobStore
+from adgen.service.store import JobStore
 
 # CPU assets take seconds, GPU ones well under one: buckets cover both.
 LATENCY_BUCKETS = (0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
