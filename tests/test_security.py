@@ -12,6 +12,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -261,3 +262,49 @@ def test_shutdowns_mid_asset_requeue_the_job_without_counting(sd15_dir):
         worker.stop(timeout=0.01)  # SIGTERM mid-asset, as a deploy does
         job = store.get("job_long")
         assert (job.status, job.starts) == ("queued", 0), job
+
+
+# ---- product images by URL: fetched by the worker through the one hostile-URL fetcher ----
+
+@pytest.mark.slow
+def test_product_image_url_is_fetched_by_the_worker_within_the_fetch_policy(tenants, sd15_dir):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from api_helpers import wait_for
+
+    class Images(BaseHTTPRequestHandler):
+        def do_GET(self):
+            found = self.path == "/bag.png"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "text/plain")  # sniffed, not trusted
+            self.end_headers()
+            if found:
+                self.wfile.write(BAG_PNG.read_bytes())
+
+        def log_message(self, *args):
+            pass
+
+    images = ThreadingHTTPServer(("127.0.0.1", 0), Images)
+    threading.Thread(target=images.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{images.server_port}"
+    a, _ = tenants
+    try:
+        with LiveApp(settings(run_worker=True, model=str(sd15_dir), steps=1, fetch_allow=("127.0.0.1",),
+                              fetch_allow_http=True)) as live, \
+                httpx.Client(base_url=live.url, headers=a, timeout=CALL) as client:
+            inward = client.post("/v1/jobs", json=job_body(products=[product(product_image_url="http://127.0.0.3/x.png")]))
+            assert inward.status_code == 422 and inward.json()["error"]["field"] == "products.0.product_image_url"
+            both = client.post("/v1/jobs", json=job_body(products=[product(image=True, product_image_url=base + "/bag.png")]))
+            assert both.status_code == 422, both.text
+            good = client.post("/v1/jobs", json=job_body(products=[product(product_image_url=base + "/bag.png")]))
+            missing = client.post("/v1/jobs", json=job_body(products=[product("GONE", product_image_url=base + "/no.png")]))
+            assert good.status_code == missing.status_code == 202
+            done = wait_for(client, good.json()["status_url"], a, lambda d: d["status"] in ("done", "failed"))
+            failed = wait_for(client, missing.json()["status_url"], a, lambda d: d["status"] in ("done", "failed"))
+        assert done["status"] == "done", done
+        fetched = adgen_home() / "jobs" / done["id"] / "inputs"
+        assert [p.name for p in fetched.iterdir()] == ["0-NW-CB-001-url.png"]  # the pixels, re-encoded
+        assert failed["status"] == "failed" and failed["error"]["field"] == "products.0.product_image_url", failed
+        assert "/no.png" in failed["error"]["message"] or "404" in failed["error"]["message"], failed
+    finally:
+        images.shutdown()

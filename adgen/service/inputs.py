@@ -52,8 +52,8 @@ def fetch_product_images(products: list[dict], inputs: Path, policy) -> list[dic
         if not target.is_file():
             from adgen.netfetch import fetch_image
 
-            fetched = fetch_image(url, policy=policy, field=f"products.{index}.product_image_url")
-            _save_png(fetched.image, target)
+            image = fetch_image(url, policy=policy, field=f"products.{index}.product_image_url").image
+            _save_png(image, target)
         fetched.append({k: v for k, v in product.items() if k != "product_image_url"} | {"product_image": str(target)})
     return fetched
 
