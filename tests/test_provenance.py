@@ -210,6 +210,25 @@ def test_load_or_init_signer_defaults_to_adgen_home(tmp_path):
     assert load_or_init_signer() == signer
 
 
+def test_each_adgen_home_signs_with_its_own_key_in_one_process(tmp_path, monkeypatch):
+    """The export signer is looked up per ADGEN_HOME: a process that switches homes (tests, an
+    embedding app) signs with the new home's key, and makes one there when it has none."""
+    from adgen.encoding import encode
+
+    exported = {}
+    for name in ("a", "b"):
+        monkeypatch.setenv("ADGEN_HOME", str(tmp_path / name))
+        exported[name] = encode(_plate(128, 128), file_type="png", max_kb=10_000, recipe=RECIPE,
+                                asset_id=f"MUG-01/{name}", composite=False).data
+    for name in ("a", "b"):
+        assert (tmp_path / name / "keys" / "signer.key").is_file(), f"home {name} made its own key"
+    for name, other in (("a", "b"), ("b", "a")):
+        own = verify_provenance(exported[name], "png", trust_anchors=tmp_path / name / "keys" / CA_FILE)
+        foreign = verify_provenance(exported[name], "png", trust_anchors=tmp_path / other / "keys" / CA_FILE)
+        assert own.c2pa_state == "Trusted", f"home {name}'s export, its own CA: {own.c2pa_message}"
+        assert foreign.c2pa_state == "Valid", f"home {name}'s export is not signed under home {other}'s CA"
+
+
 def test_half_a_key_pair_is_an_input_error(tmp_path):
     key, _chain = init_signing(tmp_path)
     _chain.unlink()
