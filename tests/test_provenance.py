@@ -15,6 +15,8 @@ from adgen.provenance import (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_
                               verify_provenance, watermark_payload_for)
 from adgen.signing import CA_FILE, Signer, init_signing, load_or_init_signer
 
+IMWATERMARK_MISSING = ("the reference watermark is not installed: "
+                       "pip install --no-deps invisible-watermark==0.2.0 (make test does)")
 RECIPE = {"sku": "MUG-01", "format": "ig-square", "seed": 1234, "prompt": "warm studio backdrop",
           "model": {"id": "adgen-tiny", "sha256": "ab" * 32}, "steps": 4}
 
@@ -122,7 +124,7 @@ def test_watermark_round_trips_through_jpeg():
 
 
 def test_watermark_matches_imwatermark_pixel_for_pixel_and_both_decoders_agree():
-    imwatermark = pytest.importorskip("imwatermark")
+    imwatermark = pytest.importorskip("imwatermark", reason=IMWATERMARK_MISSING)
     image = _plate(330, 298, seed=5)  # sides not multiples of 8: the edge rows stay as they were
     encoder = imwatermark.WatermarkEncoder()
     encoder.set_watermark("bytes", bytes.fromhex("a1b2c3d4"))
@@ -269,7 +271,7 @@ def test_a_key_that_does_not_match_the_certificate_is_an_input_error(tmp_path, s
 def test_watermark_matches_imwatermark_on_a_fine_saturated_pattern():
     # An 8-px chroma checker: the blocks' top two singular values are close, the case the fast
     # power iteration hands to LAPACK.
-    imwatermark = pytest.importorskip("imwatermark")
+    imwatermark = pytest.importorskip("imwatermark", reason=IMWATERMARK_MISSING)
     rows, cols = np.mgrid[0:320, 0:320]
     pixels = np.where((((rows // 2 + cols // 2) % 2) == 0)[:, :, None], [255, 0, 0], [0, 255, 255])
     image = Image.fromarray(pixels.astype(np.uint8))
