@@ -4,7 +4,6 @@ included, within the format's file-size limit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 from PIL import Image
 
@@ -44,8 +43,10 @@ def encode(image: Image.Image, *, file_type: str, max_kb: int, recipe: dict, ass
     return Encoded(data, file_type, quality, tuple(attempts))
 
 
-@cache
 def _signer():
+    """The signer under the current ADGEN_HOME, looked up on every call: one process may sign for
+    several homes in turn (tests, an embedding app) and keys replaced on disk are picked up. Not
+    cached: the lookup is a few stat calls (~35 us) beside tens of ms of encoding and signing."""
     from adgen.settings import adgen_home
     from adgen.signing import load_or_init_signer
 

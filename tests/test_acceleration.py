@@ -15,8 +15,8 @@ def _images(pipe, **kwargs):
 
     generator = torch.Generator("cpu").manual_seed(3)
     with torch.inference_mode():
-        return pipe(prompt="a mug", num_inference_steps=4, guidance_scale=5.0, height=64, width=64,
-                    generator=generator, output_type="np", **kwargs).images
+        return pipe(prompt="a mug", num_inference_steps=4, height=64, width=64, generator=generator,
+                    output_type="np", **{"guidance_scale": 5.0, **kwargs}).images
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,16 @@ def test_guidance_cutoff_drops_the_unconditional_half_and_stays_close(sd15):
     cut = _images(pipe, callback_on_step_end=callback, callback_on_step_end_tensor_inputs=inputs)
     assert calls == [2, 2, 1, 1]
     assert np.isfinite(cut).all() and cut.shape == (1, 64, 64, 3)
+    # Close to guidance on every step. Measured on this pipeline: cut after 2 of 4 steps PSNR 63 dB,
+    # max diff 0.004 (of 1.0); after 1 step 52 dB; no guidance at all 37 dB, max diff 0.07.
+    reference = _images(sd15)
+    assert _psnr(cut, reference) >= 55 and np.abs(cut - reference).max() <= 0.01
+    assert _psnr(_images(sd15, guidance_scale=1.0), reference) < 55, "the tolerance tells guided from unguided"
+
+
+def _psnr(image, reference) -> float:
+    """Peak signal-to-noise ratio in dB of two float images in 0-1."""
+    return float(10 * np.log10(1 / np.mean((image.astype(np.float64) - reference) ** 2)))
 
 
 def test_generation_loads_through_accelerate(monkeypatch, sd15_dir):

@@ -6,7 +6,6 @@ SDXL-shaped), with the CLIP BPE fixture in tests/fixtures/tokenizer.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -253,7 +252,10 @@ def test_lint_missing_caption_is_a_warning_with_the_brand_caption(style_sets, tm
     examples, warnings = lint_style_set(folder, fallback_caption="blueco style, navy", config=SMOKE)
     assert len(warnings) == 1 and "004.png" in warnings[0] and "004.txt" in warnings[0]
     assert {e.caption for e in examples if e.path.name == "004.png"} == {"blueco style, navy"}
-    assert json.dumps([e.caption for e in examples])  # captions are plain strings
+    # Every other image is kept and trains with its own caption file, trimmed.
+    others = {e.path.name: e.caption for e in examples if e.path.name != "004.png"}
+    assert sorted(others) == sorted(p.name for p in folder.glob("*.png") if p.name != "004.png")
+    assert others == {name: (folder / name).with_suffix(".txt").read_text().strip() for name in others}
 
 
 def test_training_again_after_adapters_were_used(trained, sd15, style_sets, tmp_path):

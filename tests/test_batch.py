@@ -113,9 +113,10 @@ def test_kill_9_then_resume_matches_the_uninterrupted_run_pixel_for_pixel(refere
     assert not list(out.rglob("*.tmp"))
 
 
-def _wait_for_done(db: Path, process: subprocess.Popen, *, at_least: int) -> dict:
-    """Poll the progress table (read-only) until at_least assets are recorded done."""
-    while True:
+def _wait_for_done(db: Path, process: subprocess.Popen, *, at_least: int, timeout_s: float = 600) -> dict:
+    """Poll the progress table (read-only) until at_least assets are recorded done, for at most timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the batch ended before it could be killed:\n{process.stdout.read()}")
         if db.exists():
@@ -128,6 +129,19 @@ def _wait_for_done(db: Path, process: subprocess.Popen, *, at_least: int) -> dic
             if len(done) >= at_least:
                 return done
         time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    pytest.fail(f"fewer than {at_least} asset(s) recorded done in {db} after {timeout_s:.0f} s; "
+                f"the batch said:\n{process.stdout.read()}")
+
+
+def test_waiting_for_progress_gives_up_at_its_deadline(tmp_path):
+    """The kill test's wait is bounded: a batch that records nothing fails the test and is killed."""
+    stuck = subprocess.Popen([sys.executable, "-c", "print('loading', flush=True); import time; time.sleep(600)"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    with pytest.raises(pytest.fail.Exception, match="(?s)fewer than 1 asset.*after 1 s.*loading"):
+        _wait_for_done(tmp_path / "progress.sqlite", stuck, at_least=1, timeout_s=1)
+    assert stuck.poll() is not None, "the stuck batch was killed"
 
 
 def test_resume_with_other_options_is_refused(reference, catalogue, sd15_dir):

@@ -104,3 +104,22 @@ def test_fingerprint_changes_with_weights(tmp_path, sd15_dir):
     data[-1] ^= 1
     weights.write_bytes(bytes(data))
     assert model_fingerprint(str(copy)) != before
+
+
+@pytest.mark.parametrize("model", ["adgen-tiny", "sd15_dir"])
+def test_loading_a_pipeline_warns_of_no_deprecated_argument(request, model):
+    """A normal run prints no library deprecation notices (diffusers 0.40 renamed torch_dtype to dtype)."""
+    import warnings
+
+    import diffusers  # noqa: F401  (import-time notices are the libraries' own, not our call sites')
+    import transformers  # noqa: F401
+
+    from adgen import generation
+
+    model = str(request.getfixturevalue(model)) if model.endswith("_dir") else model
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        generation._load_pipeline_cached.__wrapped__(model, "cpu", "float32")  # the real path, uncached
+    notices = [f"{w.category.__name__}: {w.message}" for w in caught
+               if issubclass(w.category, (DeprecationWarning, FutureWarning))]
+    assert notices == []

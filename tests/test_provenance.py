@@ -15,6 +15,8 @@ from adgen.provenance import (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_
                               verify_provenance, watermark_payload_for)
 from adgen.signing import CA_FILE, Signer, init_signing, load_or_init_signer
 
+IMWATERMARK_MISSING = ("the reference watermark is not installed: "
+                       "pip install --no-deps invisible-watermark==0.2.0 (make test does)")
 RECIPE = {"sku": "MUG-01", "format": "ig-square", "seed": 1234, "prompt": "warm studio backdrop",
           "model": {"id": "adgen-tiny", "sha256": "ab" * 32}, "steps": 4}
 
@@ -122,7 +124,7 @@ def test_watermark_round_trips_through_jpeg():
 
 
 def test_watermark_matches_imwatermark_pixel_for_pixel_and_both_decoders_agree():
-    imwatermark = pytest.importorskip("imwatermark")
+    imwatermark = pytest.importorskip("imwatermark", reason=IMWATERMARK_MISSING)
     image = _plate(330, 298, seed=5)  # sides not multiples of 8: the edge rows stay as they were
     encoder = imwatermark.WatermarkEncoder()
     encoder.set_watermark("bytes", bytes.fromhex("a1b2c3d4"))
@@ -210,6 +212,25 @@ def test_load_or_init_signer_defaults_to_adgen_home(tmp_path):
     assert load_or_init_signer() == signer
 
 
+def test_each_adgen_home_signs_with_its_own_key_in_one_process(tmp_path, monkeypatch):
+    """The export signer is looked up per ADGEN_HOME: a process that switches homes (tests, an
+    embedding app) signs with the new home's key, and makes one there when it has none."""
+    from adgen.encoding import encode
+
+    exported = {}
+    for name in ("a", "b"):
+        monkeypatch.setenv("ADGEN_HOME", str(tmp_path / name))
+        exported[name] = encode(_plate(128, 128), file_type="png", max_kb=10_000, recipe=RECIPE,
+                                asset_id=f"MUG-01/{name}", composite=False).data
+    for name in ("a", "b"):
+        assert (tmp_path / name / "keys" / "signer.key").is_file(), f"home {name} made its own key"
+    for name, other in (("a", "b"), ("b", "a")):
+        own = verify_provenance(exported[name], "png", trust_anchors=tmp_path / name / "keys" / CA_FILE)
+        foreign = verify_provenance(exported[name], "png", trust_anchors=tmp_path / other / "keys" / CA_FILE)
+        assert own.c2pa_state == "Trusted", f"home {name}'s export, its own CA: {own.c2pa_message}"
+        assert foreign.c2pa_state == "Valid", f"home {name}'s export is not signed under home {other}'s CA"
+
+
 def test_half_a_key_pair_is_an_input_error(tmp_path):
     key, _chain = init_signing(tmp_path)
     _chain.unlink()
@@ -250,7 +271,7 @@ def test_a_key_that_does_not_match_the_certificate_is_an_input_error(tmp_path, s
 def test_watermark_matches_imwatermark_on_a_fine_saturated_pattern():
     # An 8-px chroma checker: the blocks' top two singular values are close, the case the fast
     # power iteration hands to LAPACK.
-    imwatermark = pytest.importorskip("imwatermark")
+    imwatermark = pytest.importorskip("imwatermark", reason=IMWATERMARK_MISSING)
     rows, cols = np.mgrid[0:320, 0:320]
     pixels = np.where((((rows // 2 + cols // 2) % 2) == 0)[:, :, None], [255, 0, 0], [0, 255, 255])
     image = Image.fromarray(pixels.astype(np.uint8))

@@ -86,9 +86,11 @@ def test_client_generates_relays_out_and_checks(server, sd15_dir, outbound, tmp_
     client = Client(server, verbose=False)
     assert {"/generate", "/check", "/regenerate", "/relayout"} <= set(client.view_api(return_format="dict")["named_endpoints"])
     job = client.submit(**_form(sd15_dir), api_name="/generate")
-    progress = set()
+    progress, deadline = set(), time.monotonic() + 600
     while not job.done():
-        progress |= {unit.desc for unit in (job.status().progress_data or []) if unit.desc}
+        status = job.status()
+        assert time.monotonic() < deadline, f"/generate did not finish within 600 s; last status: {status}"
+        progress |= {unit.desc for unit in (status.progress_data or []) if unit.desc}
         time.sleep(0.1)
     summary, bundle = job.result()
     assert f"generating {FORMAT} v1" in progress

@@ -83,7 +83,7 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
     if config.vae_from:
         from diffusers import AutoencoderKL
 
-        vae = AutoencoderKL.from_pretrained(config.vae_from, torch_dtype=torch.float32).requires_grad_(False).eval()
+        vae = AutoencoderKL.from_pretrained(config.vae_from, dtype=torch.float32).requires_grad_(False).eval()
         log.write(stage="vae", reused=str(config.vae_from))
     else:
         vae = _train_vae(config, images, log)
