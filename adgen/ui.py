@@ -43,9 +43,6 @@ class ServedPolicy:
     brands_of: Callable[[str], tuple[str, ...]]
 
 
-# Set by build_ui(served=...): Gradio calls handlers as plain functions, so the policy they
-# check is the one the served app was built with. None: the local, single-user app.
-_POLICY: ServedPolicy | None = None
 DEFAULT_FORMATS = ("ig-square", "iab-300x250")
 MAX_VARIANTS = 8
 # The product form: fields grouped into rows; any ProductSpec field not named here gets its own row.
@@ -63,8 +60,6 @@ def theme() -> gr.themes.Base:
 
 def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr.Blocks:
     """The designer app; model pre-fills the model box (None: the request default); served: see ServedPolicy."""
-    global _POLICY
-    _POLICY = served
     brand_ids = list_brand_ids()
     formats = all_formats()
     examples = _example_products()
@@ -148,6 +143,7 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                               api_name="relayout").success(refresh, [session, selected], views,
                                                            api_visibility="private")
         check_button.click(_check, check_inputs, check_outputs, api_name="check")
+    blocks.adgen_policy = served  # handlers find it through their request (_policy)
     return blocks
 
 
@@ -184,21 +180,30 @@ def _edge(handler):
 
 def _authorize(request, *, brand: str | None = None, model: str | None = None, files=()) -> None:
     """In a served app: the user's key may use this brand and model, and files come from Gradio's uploads."""
-    if _POLICY is None:
+    policy = _policy(request)
+    if policy is None:
         return  # the local app: one designer on their own machine
     user = getattr(request, "username", None)
     if not user:
         raise gr.Error("Log in with an API key.", title="Not logged in")
     if brand is not None:
-        allowed = _POLICY.brands_of(user)
+        allowed = policy.brands_of(user)
         if "*" not in allowed and brand not in allowed:
             raise gr.Error("This API key is not scoped to that brand.", title="Check the field 'brand'")
-    if model and model not in _POLICY.models:
+    if model and model not in policy.models:
         raise gr.Error("Choose one of the server's models.", title="Check the field 'model'")
     uploads = Path(gr.utils.get_upload_folder()).resolve()
     for path in files:
         if path and not Path(path).resolve().is_relative_to(uploads):
             raise gr.Error("Files must be uploaded through the form.", title="Check the file fields")
+
+
+def _policy(request) -> ServedPolicy | None:
+    """The ServedPolicy of the app this request reached (None for the local app or a direct call)."""
+    starlette_request = getattr(request, "request", None) if request is not None else None
+    gradio_app = getattr(starlette_request, "app", None)
+    blocks = gradio_app.get_blocks() if hasattr(gradio_app, "get_blocks") else None
+    return getattr(blocks, "adgen_policy", None)
 
 
 def _spec_parameters(before: tuple[str, ...], after: tuple[str, ...] = (), progress: bool = False):

@@ -86,13 +86,20 @@ def test_cli_help_does_not_import_gradio():
     assert out.stdout.split() == ["False"]
 
 
-def test_app_mounts_under_a_fastapi_app_at_ui():
-    from fastapi import FastAPI
+def test_served_app_offers_only_the_servers_models_and_its_api(tmp_path):
+    """Under `adgen serve --ui` the model is a choice among the configured ones, never a free-text path."""
     from fastapi.testclient import TestClient
 
-    from adgen.ui import mount_ui
+    from adgen.apikeys import create_key
+    from adgen.service import ServiceSettings, create_app
+    from adgen.settings import adgen_home
 
-    app = mount_ui(FastAPI(), "/ui")
+    _, key = create_key(["northwind"], "designers")
+    app = create_app(ServiceSettings(home=adgen_home(), run_worker=False, ui=True, model="/models/house-sdxl"))
     with TestClient(app) as client:
-        assert client.get("/ui/").status_code == 200
-        assert "/generate" in client.get("/ui/gradio_api/info").json()["named_endpoints"]
+        auth = {"Authorization": f"Bearer {key}"}
+        assert "/generate" in client.get("/ui/gradio_api/info", headers=auth).json()["named_endpoints"]
+        config = client.get("/ui/config", headers=auth).json()
+    model = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "model")
+    assert model["type"] == "dropdown"
+    assert [choice[1] for choice in model["props"]["choices"]] == ["/models/house-sdxl"]
