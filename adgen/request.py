@@ -14,6 +14,7 @@ from adgen.layout_templates import Template, template_for
 from adgen.spec import ProductSpec
 
 DEFAULT_MODEL = "adgen-tiny"
+MAX_VARIANTS = 64  # per (product, format): the CLI's --variants and every request's cap
 
 
 class AssetRequest(BaseModel):
@@ -24,7 +25,7 @@ class AssetRequest(BaseModel):
     product: ProductSpec
     brand: str = Field(description="Brand kit id (folder under brand_kits/).")
     format: str = Field(description="Format id from `adgen formats`.")
-    variant: int = Field(1, ge=1, le=64, description="Variant number, 1-based.")
+    variant: int = Field(1, ge=1, le=MAX_VARIANTS, description="Variant number, 1-based.")
     seed: int = Field(0, ge=0, lt=2**31, description="Base seed; each (sku, format, variant) derives its own.")
     model: str | None = Field(None, description="Local diffusers folder, .safetensors file, cached hub id, or adgen-tiny.")
     steps: int | None = Field(None, ge=1, le=150, description="Denoising steps; default per model.")
