@@ -189,3 +189,15 @@ def test_a_key_that_is_not_the_chains_is_refused_naming_both_files(tmp_path):
     with pytest.raises(InputError, match=f"{KEY_FILE} is not the key of the first certificate") as err:
         init_signing(tmp_path / "a")
     assert str(key) in str(err.value) and str(chain) in str(err.value)
+
+
+def test_keys_list_on_a_fresh_home_opens_the_store_as_the_service_does():
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    assert CliRunner().invoke(app, ["keys", "list"]).exit_code == 0
+    db = service_db_path()
+    assert mode(db) == 0o600 and mode(adgen_home()) == 0o700
+    with connect(db, write=False) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
