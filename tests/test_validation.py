@@ -236,3 +236,13 @@ def test_a_batch_row_is_refused_as_any_request_is(tmp_path):
     [item] = outcome.items
     assert item.status == "error" and item.error.startswith(f"row 2, field 'marks.1': {expected.reason}")
     assert outcome.made == ()
+
+
+@pytest.mark.parametrize("field, value", [("brand", "b" * 65), ("format", "f" * 65), ("model", "m" * 4097),
+                                          ("file_type", "gif")])
+def test_an_asset_request_is_bounded(field, value):
+    from adgen.request import AssetRequest
+
+    with pytest.raises(InputError) as err:
+        validate(AssetRequest, {"product": GOOD, "brand": "northwind", "format": "ig-square", field: value}, file=None)
+    assert err.value.field == field
