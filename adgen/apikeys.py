@@ -61,8 +61,9 @@ def create_key(brands: list[str], name: str | None = None, *, db: Path | None = 
     plaintext = f"adg_{key_id}_{secrets.token_urlsafe(32)}"
     record = ApiKey(id=key_id, name=name or key_id, brands=tuple(brands),
                     webhook_secret="whsec_" + secrets.token_urlsafe(32), created_at=time.time(), revoked_at=None)
-    init_db(db or service_db_path(), (SCHEMA,))
-    with connect(db or service_db_path()) as conn:
+    db = db or service_db_path()
+    init_db(db, (SCHEMA,))
+    with connect(db) as conn:
         conn.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
                      (record.id, record.name, json.dumps(record.brands), _hash(plaintext),
                       record.webhook_secret, record.created_at))
@@ -70,14 +71,16 @@ def create_key(brands: list[str], name: str | None = None, *, db: Path | None = 
 
 
 def list_keys(*, db: Path | None = None) -> list[ApiKey]:
-    with connect(db or service_db_path()) as conn:
-        conn.execute(SCHEMA)
+    db = db or service_db_path()
+    init_db(db, (SCHEMA,))  # the same file, opened the same way as the service opens it (WAL, 0600)
+    with connect(db, write=False) as conn:
         return [_record(row) for row in conn.execute("SELECT * FROM api_keys ORDER BY created_at")]
 
 
 def revoke_key(key_id: str, *, db: Path | None = None) -> ApiKey:
-    with connect(db or service_db_path()) as conn:
-        conn.execute(SCHEMA)
+    db = db or service_db_path()
+    init_db(db, (SCHEMA,))
+    with connect(db) as conn:
         updated = conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                                (time.time(), key_id)).rowcount
         row = conn.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()

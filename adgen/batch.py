@@ -112,6 +112,8 @@ def _plan(catalogue: Catalogue, options: BatchOptions) -> tuple[list[Item], list
     next_chunk = 0
     for entry in catalogue.rows:
         kit, error = (None, entry.error) if entry.error else kits.for_row(entry)
+        if kit is not None:
+            kit, error = _checked_row(entry, kit, options)
         if kit is None:
             items.append(Item(len(items), entry.row, "", 0, entry.sku, -1, "error", error=error))
             continue
@@ -127,6 +129,21 @@ def _plan(catalogue: Catalogue, options: BatchOptions) -> tuple[list[Item], list
                                   note=entry.note))
                 jobs.append(Job((entry.row, format_id, variant), request, kit, chunk))
     return items, jobs
+
+
+def _checked_row(entry: CatalogueRow, kit: BrandKit, options: BatchOptions) -> tuple[BrandKit | None, str]:
+    """The row as any request is checked (marks for its brand, locale and category), before any work.
+
+    Its image is left to the row's own asset: a batch of thousands would decode every image twice.
+    """
+    from adgen.validation import validate_request
+
+    try:
+        validate_request([entry.spec], kit, options.formats, options.variants, product_field="",
+                         open_images=False)
+    except InputError as exc:
+        return None, str(InputError(exc.reason, row=entry.row, field=exc.field, value=exc.value))
+    return kit, ""
 
 
 def _chunks(jobs: list[Job], pending: set) -> list[tuple[list[Job], set]]:

@@ -201,22 +201,14 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from adgen.brand import load_brand
-    from adgen.formats import get_format
     from adgen.manifest import ManifestRow, write_manifest
-    from adgen.marks import marks_to_place
     from adgen.pipeline import run
-    from adgen.placement import load_artwork
     from adgen.request import AssetRequest
+    from adgen.validation import validate_request
 
     requests = []
     for spec, brand_id, format_ids, variants in jobs:
-        kit = load_brand(brand_id)
-        for format_id in format_ids:
-            get_format(format_id)
-        if spec.product_image is not None:
-            load_artwork(spec.product_image, "product_image")
-        marks_to_place(spec.marks, kit, spec.locale, spec.category)  # unknown/disallowed mark: exit 2 now
+        kit = validate_request([spec], brand_id, format_ids, variants, product_field="").brand  # exit 2 now
         requests += [(AssetRequest(product=spec, brand=brand_id, format=f, variant=v, seed=seed, model=model, steps=steps), kit)
                      for f in format_ids for v in range(1, variants + 1)]
     rows, results = [], []

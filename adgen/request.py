@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,7 @@ from adgen.layout_templates import Template, template_for
 from adgen.spec import ProductSpec
 
 DEFAULT_MODEL = "adgen-tiny"
+MAX_VARIANTS = 64  # per (product, format): the CLI's --variants and every request's cap
 
 
 class AssetRequest(BaseModel):
@@ -22,14 +24,15 @@ class AssetRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     product: ProductSpec
-    brand: str = Field(description="Brand kit id (folder under brand_kits/).")
-    format: str = Field(description="Format id from `adgen formats`.")
-    variant: int = Field(1, ge=1, le=64, description="Variant number, 1-based.")
+    brand: str = Field(max_length=64, description="Brand kit id (folder under brand_kits/).")
+    format: str = Field(max_length=64, description="Format id from `adgen formats`.")
+    variant: int = Field(1, ge=1, le=MAX_VARIANTS, description="Variant number, 1-based.")
     seed: int = Field(0, ge=0, lt=2**31, description="Base seed; each (sku, format, variant) derives its own.")
-    model: str | None = Field(None, description="Local diffusers folder, .safetensors file, cached hub id, or adgen-tiny.")
+    model: str | None = Field(None, max_length=4096,
+                              description="Local diffusers folder, .safetensors file, cached hub id, or adgen-tiny.")
     steps: int | None = Field(None, ge=1, le=150, description="Denoising steps; default per model.")
     guidance: float | None = Field(None, ge=0, le=30, description="Classifier-free guidance scale.")
-    file_type: str | None = Field(None, description="png or jpeg; default per format.")
+    file_type: Literal["png", "jpeg"] | None = Field(None, description="png or jpeg; default per format.")
     use_adapter: bool = Field(True, description="Apply the brand's LoRA adapter when it has one.")
 
 

@@ -9,7 +9,9 @@ frames at offsets from a stale index). So each process here watches the three fi
 was removed or replaced, or SQLite reports the store damaged, it stops handing out the
 connections it holds, waits for those in use to come back, closes them all, and opens fresh
 ones (SQLite shares one WAL index per file among a process's connections, so one fresh
-connection beside a stale one would still use the stale index).
+connection beside a stale one would still use the stale index). What a transaction already
+under way commits after the files vanished went to the removed WAL: no process can guard
+files whose locks it never sees; every transaction after that sees the change and reopens.
 
 Journal mode: WAL, recorded in the file itself. adgen never relies on the `-wal`/`-shm` files
 existing; Python has no call for SQLITE_FCNTL_PERSIST_WAL, and keeping them would not stop an
@@ -117,16 +119,21 @@ def _identity(path: Path) -> tuple[tuple[int, int] | None, ...]:
     return tuple(found)
 
 
-_registry: dict[Path, "_Files"] = {}
+_registry: dict[Path, "_Files"] = {}   # by the path as callers spell it, and by its real path
 _registry_lock = threading.Lock()
 
 
 def _files_for(path: Path) -> "_Files":
-    key = Path(os.path.abspath(path))
+    """One _Files per database file in this process, however its path is spelled (links, relative)."""
     with _registry_lock:
-        files = _registry.get(key)
+        files = _registry.get(path)
         if files is None or files.pid != os.getpid():  # a forked child must not use its parent's
-            files = _registry[key] = _Files(key)
+            real = Path(os.path.realpath(path))
+            files = _registry.get(real)
+            if files is None or files.pid != os.getpid():
+                files = _registry[real] = _Files(real)
+            if Path(path).is_absolute():  # a relative spelling depends on the working folder
+                _registry[path] = files
         return files
 
 

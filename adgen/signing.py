@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from adgen.errors import InputError, NotFoundError
-from adgen.settings import adgen_home
+from adgen.settings import adgen_home, create_private_file, private_dir, write_private
 
 SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 
@@ -26,6 +27,7 @@ SIGNING_ALGS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 KEY_FILE = "signer.key"
 CHAIN_FILE = "signer-chain.pem"
 CA_FILE = "local-ca.pem"
+LOCK_FILE = ".init.lock"  # held while a process makes the files
 
 # EKUs c2pa-rs accepts for claim signing (its valid_eku_oids.cfg). Since c2pa-rs 0.68 the
 # accepted list is empty unless settings pass one as `trust.trust_config`, and then even a
@@ -69,23 +71,69 @@ def load_or_init_signer(home: Path | None = None) -> Signer:
 
 
 def init_signing(keys_dir: Path) -> tuple[Path, Path]:
-    """Make a local CA + ES256 leaf in `keys_dir` unless a key and chain are there already."""
+    """Make a local CA + ES256 leaf in `keys_dir` unless a key and chain are there already.
+
+    Safe when several processes start at once (workers, a server and a CLI): one makes the
+    files under an exclusive lock, the others wait and use them. An existing pair is checked:
+    a key that is not the chain's leaf key is an InputError naming both files.
+    """
     keys_dir = Path(keys_dir)
     key_path, chain_path = keys_dir / KEY_FILE, keys_dir / CHAIN_FILE
+    private_dir(keys_dir)
+    if not (key_path.is_file() and chain_path.is_file()):
+        with _exclusive(keys_dir / LOCK_FILE):
+            _make_unless_present(keys_dir, key_path, chain_path)
+    create_private_file(key_path, create=False)  # a key others can read is tightened (and logged)
+    _check_pair(key_path, chain_path)
+    return key_path, chain_path
+
+
+def _make_unless_present(keys_dir: Path, key_path: Path, chain_path: Path) -> None:
+    """With the lock held: the files another process made meanwhile are kept; else make them."""
     if key_path.is_file() and chain_path.is_file():
-        return key_path, chain_path
+        return
     if key_path.is_file() != chain_path.is_file():
         present = key_path if key_path.is_file() else chain_path
         raise InputError(f"found {present.name} without its pair; add the missing file or "
                          "remove both to have adgen make a local signing certificate",
                          file=str(keys_dir))
-    keys_dir.mkdir(parents=True, exist_ok=True)
     ca_pem, key_pem, chain_pem = _make_local_ca_and_leaf()
     # Chain and CA first, key last: the key's presence is what marks the set complete.
-    _write_atomic(keys_dir / CA_FILE, ca_pem, mode=0o644)
-    _write_atomic(chain_path, chain_pem, mode=0o644)
-    _write_atomic(key_path, key_pem, mode=0o600)
-    return key_path, chain_path
+    write_private(keys_dir / CA_FILE, ca_pem)
+    write_private(chain_path, chain_pem)
+    write_private(key_path, key_pem)
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    """An exclusive flock on lock_path, held for the block; other processes wait for it."""
+    import fcntl
+
+    create_private_file(lock_path)
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _check_pair(key_path: Path, chain_path: Path) -> None:
+    """The private key must be the public key of the chain's first (leaf) certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        leaf = x509.load_pem_x509_certificates(chain_path.read_bytes())[0]
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"unreadable signing key or certificate chain ({exc})",
+                         file=f"{key_path}, {chain_path}") from None
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != leaf.public_key().public_bytes(*spki):
+        raise InputError(f"{key_path.name} is not the key of the first certificate in {chain_path.name}; "
+                         "put the matching pair there, or remove both to have adgen make a local one",
+                         file=f"{key_path}, {chain_path}")
 
 
 def _make_local_ca_and_leaf() -> tuple[bytes, bytes, bytes]:
@@ -142,11 +190,3 @@ def _make_local_ca_and_leaf() -> tuple[bytes, bytes, bytes]:
     key_pem = leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                      serialization.NoEncryption())
     return ca_pem, key_pem, leaf_cert.public_bytes(pem) + ca_pem
-
-
-def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)

@@ -29,6 +29,7 @@ from adgen.formats import all_formats  # noqa: E402
 from adgen.request import DEFAULT_MODEL, AssetRequest  # noqa: E402
 from adgen.settings import examples_dir  # noqa: E402
 from adgen.spec import ProductSpec, load_product  # noqa: E402
+from adgen.validation import validate_request  # noqa: E402
 
 @dataclass(frozen=True)
 class ServedPolicy:
@@ -233,7 +234,7 @@ def _generate(*values):
     product = ui_session.product_from_form(dict(zip(names, values[:len(names)])))
     format_ids, variants, seed, model, steps, progress, request = values[len(names):]
     _authorize(request, brand=brand, model=(model or "").strip() or None, files=[product.product_image])
-    load_brand(brand)
+    validate_request([product], brand, list(format_ids or []), int(variants), product_field="")
     requests = ui_session.plan_requests(product, brand, list(format_ids or []), int(variants), int(seed or 0),
                                         (model or "").strip() or None, int(steps) if steps else None)
     session = ui_session.generate_all(

@@ -129,3 +129,75 @@ def test_private_dir_and_write_private(tmp_path):
     os.chmod(shared, 0o1777)  # a sticky folder (/tmp) is shared on purpose
     private_dir(shared)
     assert mode(shared) == 0o1777
+
+
+# ---- 2. the signing key ----------------------------------------------------------------------------
+
+def _first_inits(keys_dirs: list[str], barrier) -> None:
+    """One of several processes all making the signing key at once, in each folder in turn."""
+    from adgen.signing import init_signing
+
+    for keys_dir in keys_dirs:
+        barrier.wait(timeout=60)
+        try:
+            init_signing(Path(keys_dir))
+        except Exception as exc:  # noted beside the trial; the others go on
+            Path(f"{keys_dir}.error-{os.getpid()}").write_text(f"{type(exc).__name__}: {exc}")
+
+
+def _pair_matches(keys_dir: Path) -> bool:
+    """The key is the chain's leaf key, and the CA file is the chain's issuer."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from adgen.signing import CA_FILE, CHAIN_FILE, KEY_FILE
+
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key = serialization.load_pem_private_key((keys_dir / KEY_FILE).read_bytes(), None)
+    leaf, ca = x509.load_pem_x509_certificates((keys_dir / CHAIN_FILE).read_bytes())
+    anchor = x509.load_pem_x509_certificate((keys_dir / CA_FILE).read_bytes())
+    return key.public_key().public_bytes(*spki) == leaf.public_key().public_bytes(*spki) and anchor == ca
+
+
+def test_concurrent_first_runs_make_one_matching_key(tmp_path):
+    import multiprocessing
+
+    processes, trials = 8, 10
+    folders = [str(tmp_path / f"trial-{i}" / "keys") for i in range(trials)]
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    workers = [context.Process(target=_first_inits, args=(folders, barrier)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert [worker.exitcode for worker in workers] == [0] * processes
+    errors = [p.read_text() for folder in folders for p in Path(folder).parent.glob("keys.error-*")]
+    mismatched = [folder for folder in folders if not _pair_matches(Path(folder))]
+    assert (mismatched, errors) == ([], []), f"{len(mismatched)} of {trials} trials left a key that does not " \
+                                             f"match its chain; {len(errors)} first runs failed"
+    assert all(mode(Path(folder)) == 0o700 for folder in folders)
+
+
+def test_a_key_that_is_not_the_chains_is_refused_naming_both_files(tmp_path):
+    from adgen.errors import InputError
+    from adgen.signing import KEY_FILE, init_signing
+
+    key, chain = init_signing(tmp_path / "a")
+    other_key, _ = init_signing(tmp_path / "b")
+    key.write_bytes(other_key.read_bytes())  # a pair mixed by hand, or by two first runs before
+    with pytest.raises(InputError, match=f"{KEY_FILE} is not the key of the first certificate") as err:
+        init_signing(tmp_path / "a")
+    assert str(key) in str(err.value) and str(chain) in str(err.value)
+
+
+def test_keys_list_on_a_fresh_home_opens_the_store_as_the_service_does():
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    assert CliRunner().invoke(app, ["keys", "list"]).exit_code == 0
+    db = service_db_path()
+    assert mode(db) == 0o600 and mode(adgen_home()) == 0o700
+    with connect(db, write=False) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -16,6 +16,7 @@ BANNED_TERMS_FILE = PACKAGE_DIR / "data" / "banned_terms.yaml"
 # Zero-width and joiner characters people use to slip a term past a filter.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACED_LETTERS = re.compile(r"\b(?:\w[\s.\-_*·]){2,}\w\b")
+EVIDENCE_CHARS = 120  # a finding carries this much of the text around a match, not the whole string
 
 
 def banned_terms(subject: CheckSubject) -> list[Finding]:
@@ -26,7 +27,8 @@ def banned_terms(subject: CheckSubject) -> list[Finding]:
         hits = [term for term in terms if _contains(text, term)]
         for term in hits:
             findings.append(Finding("copy.banned-terms", "fail", "error",
-                                    f"banned term {term!r} in {element}", measured=text, threshold=term,
+                                    f"banned term {term!r} in {element}", measured=_excerpt(text, term),
+                                    threshold=term,
                                     element=element, box=_box_of(subject, element)))
     if not findings:
         findings.append(Finding("copy.banned-terms", "pass", "error",
@@ -121,6 +123,25 @@ def _contains(text: str, term: str) -> bool:
         squeeze = lambda s: re.sub(r"[\s\W_]+", "", s)  # noqa: E731
         return squeeze(norm_term) in squeeze(norm_text)
     return re.search(rf"(?<!\w){re.escape(norm_term)}(?!\w)", norm_text) is not None
+
+
+def _excerpt(text: str, term: str, limit: int = EVIDENCE_CHARS) -> str:
+    """At most `limit` characters of text around the term, '…' where it was cut.
+
+    Found in the text as written when it is there case-insensitively; else (spacing, width or
+    invisible-character tricks) in its normalised form, which is what the rule matched.
+    """
+    if len(text) <= limit:
+        return text
+    found = re.search(re.escape(term), text, re.IGNORECASE)
+    if found is None:
+        text = _normalise(text)
+        found = re.search(re.escape(_normalise(term)), text)
+    start, end = found.span() if found else (0, 0)
+    room = max(0, limit - 2 - (end - start))  # two characters for the ellipses
+    first = max(0, min(start - room // 2, len(text) - (limit - 2)))
+    last = min(len(text), first + limit - 2)
+    return ("…" if first else "") + text[first:last] + ("…" if last < len(text) else "")
 
 
 def _terms_for(locale: str, category: str) -> tuple[str, ...]:

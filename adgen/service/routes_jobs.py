@@ -104,32 +104,10 @@ async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Re
 
 def _validate(body: JobCreate, service: Service) -> int:
     """Everything that can be refused is refused now, before the job exists; returns the asset count."""
-    from adgen.brand import load_brand
-    from adgen.errors import AdgenError, InputError
-    from adgen.formats import get_format
-    from adgen.limits import TooLarge
+    from adgen.validation import validate_request
 
-    limits = service.settings.limits
-    if len(body.products) > limits.max_products_per_job:
-        raise TooLarge(f"at most {limits.max_products_per_job} products per job", field="products",
-                       value=len(body.products))
-    total = len(body.products) * len(body.formats) * body.variants
-    if total > limits.max_assets_per_job:
-        raise TooLarge(f"at most {limits.max_assets_per_job} assets per job (products x formats x variants)",
-                       field="variants", value=total)
-    load_brand(body.brand)
-    for index, format_id in enumerate(body.formats):
-        try:
-            get_format(format_id)
-        except AdgenError as exc:
-            raise InputError(exc.reason, field=f"formats.{index}", value=format_id) from None
-    if len(set(body.formats)) != len(body.formats):
-        raise InputError("formats repeat", field="formats")
-    seen: set[str] = set()
-    for index, product in enumerate(body.products):
-        if product.sku in seen:
-            raise InputError("sku repeats within the job", field=f"products.{index}.sku", value=product.sku)
-        seen.add(product.sku)
+    checked = validate_request(body.products, body.brand, body.formats, body.variants,
+                               limits=service.settings.limits)
     for index, product in enumerate(body.products):
         if product.product_image_url:  # its form now; its addresses when the worker fetches it
             from adgen.netfetch import check_form
@@ -138,7 +116,7 @@ def _validate(body: JobCreate, service: Service) -> int:
                        field=f"products.{index}.product_image_url")
     if body.callback_url:
         service.settings.callbacks.check_url(body.callback_url)
-    return total
+    return checked.assets
 
 
 def busy_error(busy: Busy) -> ApiError:
