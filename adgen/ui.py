@@ -76,8 +76,10 @@ def build_ui(model: str | None = None) -> gr.Blocks:
                         with gr.Row():
                             model_box = gr.Textbox(model or "", label="Model", placeholder=DEFAULT_MODEL, elem_id="model",
                                                    info=AssetRequest.model_fields["model"].description)
-                            steps = gr.Number(None, precision=0, minimum=1, maximum=150, label="Steps", elem_id="steps",
-                                              info=AssetRequest.model_fields["steps"].description)
+                            # Gradio 6 shows and sends an empty Number as 0, so 0 (or a cleared
+                            # box, sent as None) is what "the model's default" looks like here.
+                            steps = gr.Number(0, precision=0, minimum=0, maximum=150, label="Steps (0: model default)",
+                                              elem_id="steps", info=AssetRequest.model_fields["steps"].description)
                     generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
                 with gr.Column(scale=3, min_width=480):
                     summary_view = gr.HTML(elem_id="summary")

@@ -192,6 +192,43 @@ def test_browser_generate_inspect_regenerate_and_download(server, browser, outbo
     page.close()
 
 
+def test_browser_untouched_form_generates(server, browser):
+    """Opened fresh, Generate works as is: example product, default formats and variants, Steps
+    left at the model's default (a fresh form once failed at once: Steps 0 was below its minimum 1)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server + "/")
+    page.locator("#field-sku").wait_for(timeout=60_000)
+    page.locator("#generate").click()
+    _wait_without_error(page, page.locator("#summary .adgen-badge").first, timeout_ms=600_000)
+    for format_id in ("ig-square", FORMAT):
+        gallery = page.locator(".adgen-gallery").filter(has_text=format_id)
+        gallery.get_by_text("v2 · ").wait_for(timeout=60_000)
+    assert page.locator("#summary .adgen-badge").count() == 4  # 2 formats x 2 variants
+    assert page.locator("#bundle a").first.is_visible()
+    page.close()
+
+
+def test_browser_check_with_only_an_image(server, browser):
+    """The Check tab with nothing but an upload: the default brand, format, copy and locale do."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server + "/")
+    page.get_by_role("tab", name="Check").click()
+    page.locator("#check-image input[type=file]").set_input_files(str(EXAMPLES / "images" / "cold-brew-bag.png"))
+    page.locator("#check-image").get_by_text("cold-brew-bag.png").wait_for(timeout=30_000)
+    page.locator("#check-button").click()
+    badge = page.locator("#check-verdict .adgen-badge")
+    _wait_without_error(page, badge, timeout_ms=300_000)
+    assert badge.inner_text().split()[-1].lower() in ("pass", "warn", "fail")
+    page.close()
+
+
+def _wait_without_error(page, locator, *, timeout_ms: int):
+    """Wait for locator or an error toast, whichever shows first; an error toast fails the test."""
+    error = page.locator(".toast-body.error")
+    locator.or_(error).first.wait_for(timeout=timeout_ms)
+    assert not error.count(), f"the app showed an error: {error.first.inner_text()}"
+
+
 def _text_input(page, elem_id: str):
     return page.locator(f"#{elem_id}").locator("textarea, input").first
 
