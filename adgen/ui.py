@@ -22,7 +22,7 @@ import gradio as gr  # noqa: E402  (after the telemetry switch)
 
 from adgen import ui_render, ui_session  # noqa: E402
 from adgen.brand import list_brand_ids, load_brand  # noqa: E402
-from adgen.errors import AdgenError  # noqa: E402
+from adgen.errors import AdgenError, InputError  # noqa: E402
 from adgen.formats import all_formats  # noqa: E402
 from adgen.request import DEFAULT_MODEL, AssetRequest  # noqa: E402
 from adgen.settings import examples_dir  # noqa: E402
@@ -134,12 +134,28 @@ def build_ui(model: str | None = None) -> gr.Blocks:
     return blocks
 
 
-def launch_ui(blocks: gr.Blocks | None = None, *, host: str = "127.0.0.1", port: int = 7860,
+def launch_ui(blocks: gr.Blocks | None = None, *, host: str | None = None, port: int | None = None,
               model: str | None = None, **launch_options):
-    """Serve the app locally (no share link, no telemetry); blocks until stopped unless told otherwise."""
+    """Serve the app (no share link, no telemetry); blocks until stopped unless told otherwise.
+
+    host and port default, as in any Gradio app, to $GRADIO_SERVER_NAME (else 127.0.0.1) and
+    $GRADIO_SERVER_PORT (else the first free port from 7860).
+    """
     blocks = blocks or build_ui(model)
+    # Read here, not left to gradio: it reads them once, when gradio.http_server is imported.
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or _port_from_env()
     return blocks.queue().launch(server_name=host, server_port=port, share=False, theme=theme(),
                                  css=ui_render.UI_CSS, footer_links=["api"], **launch_options)
+
+
+def _port_from_env() -> int | None:
+    value = os.environ.get("GRADIO_SERVER_PORT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise InputError("must be a TCP port number (1-65535)", field="GRADIO_SERVER_PORT", value=value)
+    return int(value)
 
 
 def mount_ui(app, path: str = "/ui", model: str | None = None):

@@ -10,7 +10,10 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -26,6 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOT = REPO / "docs" / "img" / "ui.png"
 FORMAT = "iab-300x250"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only: never via a proxy
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +138,69 @@ def test_client_error_when_no_format_is_chosen(server, sd15_dir):
 
     with pytest.raises(AppError, match="field 'formats'"):
         Client(server, verbose=False).predict(**_form(sd15_dir, formats=[]), api_name="/generate")
+
+
+def test_launch_ui_takes_gradio_server_env_and_explicit_arguments_win(monkeypatch):
+    import gradio as gr
+
+    from adgen.ui import launch_ui
+
+    env_port, arg_port = _free_port(), _free_port()
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "localhost")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", str(env_port))
+    for arguments, expected in (({}, f"http://localhost:{env_port}"),
+                                ({"host": "127.0.0.1", "port": arg_port}, f"http://127.0.0.1:{arg_port}")):
+        with gr.Blocks() as blocks:
+            gr.Markdown("hello")
+        _, url, _ = launch_ui(blocks, prevent_thread_lock=True, quiet=True, **arguments)
+        try:
+            assert url.rstrip("/") == expected, arguments
+            with DIRECT.open(expected + "/", timeout=30) as response:
+                assert response.status == 200
+        finally:
+            blocks.close()
+
+
+def test_launch_ui_names_a_bad_gradio_server_port(monkeypatch):
+    from adgen.errors import InputError
+    from adgen.ui import launch_ui
+
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "http")
+    with pytest.raises(InputError, match="GRADIO_SERVER_PORT") as error:
+        launch_ui(object(), prevent_thread_lock=True)
+    assert error.value.field == "GRADIO_SERVER_PORT"
+
+
+def test_python_app_py_serves_where_gradio_env_says_and_prints_no_warnings():
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    env.pop("PYTHONWARNINGS", None)
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", app)
+    finally:
+        app.terminate()
+        output, _ = app.communicate(timeout=60)
+    assert f"http://127.0.0.1:{port}" in output
+    assert "Warning" not in output, output
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 300) -> None:
+    """Poll url until it answers 200; fail with the process's output if it exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{process.args} exited with {process.returncode}:\n{process.communicate()[0]}")
+        try:
+            with DIRECT.open(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    process.kill()
+    pytest.fail(f"{url} did not answer within {timeout_s:.0f} s:\n{process.communicate()[0]}")
 
 
 @pytest.fixture(scope="module")
