@@ -151,8 +151,8 @@ def test_demo_makes_every_planned_asset_with_one_manifest_and_the_evidence(tmp_p
     plan = yaml.safe_load((REPO / "examples" / "demo.yaml").read_text(encoding="utf-8"))
     planned = [(fmt, run["brand"]) for run in plan["runs"] for fmt in run["formats"]
                for _ in range(run.get("variants", 1))]
-    out = tmp_path / "demo"
-    done = adgen("demo", "--out", out)
+    done = adgen("demo", cwd=tmp_path)  # no option: its default --out is out/demo under the current folder
+    out = tmp_path / "out" / "demo"
     assert done.returncode == 0, done.stderr[-3000:]
     with open(out / "manifest.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -13,11 +13,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+from api_helpers import wait_for_http
 
 from adgen.spec import ProductSpec
 from adgen.ui_render import STATUS_ICONS
@@ -29,7 +30,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 SCREENSHOT = REPO / "docs" / "img" / "ui.png"
 FORMAT = "iab-300x250"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
-DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only: never via a proxy
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +155,7 @@ def test_launch_ui_takes_gradio_server_env_and_explicit_arguments_win(monkeypatc
         _, url, _ = launch_ui(blocks, prevent_thread_lock=True, quiet=True, **arguments)
         try:
             assert url.rstrip("/") == expected, arguments
-            with DIRECT.open(expected + "/", timeout=30) as response:
-                assert response.status == 200
+            assert httpx.get(expected + "/", timeout=30, trust_env=False).status_code == 200
         finally:
             blocks.close()
 
@@ -184,23 +183,6 @@ def test_python_app_py_serves_where_gradio_env_says_and_prints_no_warnings():
         output, _ = app.communicate(timeout=60)
     assert f"http://127.0.0.1:{port}" in output
     assert "Warning" not in output, output
-
-
-def wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 300) -> None:
-    """Poll url until it answers 200; fail with the process's output if it exits or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args} exited with {process.returncode}:\n{process.communicate()[0]}")
-        try:
-            with DIRECT.open(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    process.kill()
-    pytest.fail(f"{url} did not answer within {timeout_s:.0f} s:\n{process.communicate()[0]}")
 
 
 @pytest.fixture(scope="module")
