@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from adgen.commands import apikeys, keys, rules
 from adgen.commands.batch import batch_command
+from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
 from adgen.commands.ui import ui as ui_command
@@ -147,50 +149,52 @@ def plate(
 
 
 @app.command()
-def formats() -> None:
-    """List output formats."""
+def formats(as_json: bool = JSON_OPTION) -> None:
+    """List output formats (piped: tab-separated rows, ids whole)."""
     from adgen.formats import all_formats
 
+    registry = all_formats()
     table = Table("id", "channel", "size px", "print size", "safe area (t r b l)", "max KB", "types", "template")
-    for f in all_formats().values():
+    for f in registry.values():
         s = f.safe_area
         print_size = (f"{f.width_mm:g}x{f.height_mm:g} mm +{f.bleed_mm:g} bleed, {f.safe_mm:g} safe @ {f.ppi} ppi"
                       if f.is_print else "—")
         table.add_row(f.id, f.channel, f"{f.width}x{f.height}", print_size,
                       f"{s.top:.1%} {s.right:.1%} {s.bottom:.1%} {s.left:.1%}",
                       str(f.max_kb), ",".join(f.file_types), f.template)
-    console.print(table)
+    show(table, [dataclasses.asdict(f) for f in registry.values()], as_json=as_json, console=console)
 
 
 @app.command()
-def marks() -> None:
+def marks(as_json: bool = JSON_OPTION) -> None:
     """List certification marks (artwork, minimum size, clear space, where allowed or required)."""
     from adgen.marks import all_marks
 
+    registry = all_marks()
     table = Table("id", "name", "file", "min px", "clear space", "locales", "categories", "required")
-    for m in all_marks().values():
+    for m in registry.values():
         required = (f"{', '.join(m.required_locales)} when copy says {' / '.join(m.required_terms)}"
                     if m.required_locales else "—")
         table.add_row(m.id, m.name, m.file.name, str(m.min_size_px), f"{m.clear_space:.0%} of height",
                       ", ".join(m.locales), ", ".join(m.categories), required)
-    console.print(table)
+    show(table, [dataclasses.asdict(m) for m in registry.values()], as_json=as_json, console=console)
 
 
 @app.command()
-def brands() -> None:
-    """List brand kits."""
+def brands(as_json: bool = JSON_OPTION) -> None:
+    """List brand kits (piped: tab-separated rows, ids whole)."""
     from adgen.brand import list_brand_ids, load_brand
 
+    kits = [load_brand(brand_id) for brand_id in list_brand_ids()]
     table = Table("id", "name", "locales", "palette", "fonts", "adapter")
-    for brand_id in list_brand_ids():
-        kit = load_brand(brand_id)
-        palette = " ".join(f"[on {hex_value}]  [/] {role}" for role, hex_value in kit.palette.items())
+    for kit in kits:
+        palette = " ".join(f"[on {hex_value}]  [/] {role} {hex_value}" for role, hex_value in kit.palette.items())
         fonts = f"{kit.fonts.headline.family} {kit.fonts.headline.weight} / {kit.fonts.body.family} {kit.fonts.body.weight}"
         adapter = "—"
         if kit.adapter:
             adapter = f"{kit.adapter.file} ×{kit.adapter.weight}" + ("" if kit.adapter_path.is_file() else " (not trained)")
         table.add_row(kit.id, kit.name, ", ".join(kit.locales), palette, fonts, adapter)
-    console.print(table)
+    show(table, [kit.model_dump(mode="json") for kit in kits], as_json=as_json, console=console)
 
 
 def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk: bool = False) -> int:
