@@ -44,7 +44,7 @@ def batch_command(
     with _ProgressBar() as bar:
         outcome = run_batch(options, on_plan=bar.start, on_result=bar.advance)
     _print_summary(outcome)
-    _write_evidence(out)
+    _write_evidence(out, [out / item.report for item in outcome.items if item.status == "done" and item.report])
     raise typer.Exit(outcome.exit_code)
 
 
@@ -95,10 +95,9 @@ def _print_summary(outcome) -> None:
     console.print(f"manifest: {outcome.manifest}")
 
 
-def _write_evidence(out: Path) -> None:
-    """The HTML report, where this build has it (adgen.evidence)."""
-    try:
-        from adgen.evidence import write_evidence
-    except ImportError:
-        return
-    console.print(f"report: {write_evidence(out)}")
+def _write_evidence(out: Path, reports: list[Path]) -> None:
+    """The HTML report and contact sheet of the assets the manifest lists (a resumed run's earlier ones too)."""
+    from adgen.evidence import write_evidence
+
+    html_path, sheet_path = write_evidence(out, reports)
+    console.print(f"report: {html_path}\ncontact sheet: {sheet_path}", highlight=False)
