@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from adgen.brand import BrandKit, load_brand
 from adgen.formats import Format, get_format
 from adgen.layout_templates import Template, template_for
+from adgen.model_family import DEFAULT_MODEL, model_family
 from adgen.spec import ProductSpec
-
-DEFAULT_MODEL = "adgen-tiny"
 
 
 class AssetRequest(BaseModel):
@@ -97,12 +96,6 @@ def derive_seed(base_seed: int, sku: str, format_id: str, variant: int) -> int:
 
 
 def model_defaults(model: str) -> tuple[int, float]:
-    """Steps and guidance that suit a model class (Turbo-class models want 1-4 steps, no CFG)."""
-    name = model.lower()
-    if "turbo" in name or "lightning" in name:
-        return 2, 0.0
-    if name == DEFAULT_MODEL:
-        from adgen.tiny import TINY_DEFAULT_GUIDANCE, TINY_DEFAULT_STEPS
-
-        return TINY_DEFAULT_STEPS, TINY_DEFAULT_GUIDANCE
-    return 30, 7.0
+    """Steps and guidance for a model's family, read from its config files (adgen.model_family), not its name."""
+    family = model_family(model)
+    return family.steps, family.guidance

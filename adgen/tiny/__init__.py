@@ -81,6 +81,6 @@ def load_tiny_pipeline(device: str = "cpu", dtype=None, model_dir: Path | None =
     tokenizer, text_encoder = load_text_encoder(device, dtype)
     pipe = StableDiffusionPipeline.from_pretrained(
         model_dir, tokenizer=tokenizer, text_encoder=text_encoder, safety_checker=None,
-        feature_extractor=None, image_encoder=None, requires_safety_checker=False, torch_dtype=dtype)
+        feature_extractor=None, image_encoder=None, requires_safety_checker=False, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
