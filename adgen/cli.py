@@ -119,7 +119,7 @@ def plate(
     from adgen.errors import InputError
     from adgen.generation import render_plate
     from adgen.geometry import Size
-    from adgen.request import DEFAULT_MODEL, adapter_fits, model_defaults
+    from adgen.request import DEFAULT_MODEL, adapter_for, model_defaults
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
@@ -133,9 +133,11 @@ def plate(
         kit = load_brand(brand)
         text = ", ".join([prompt, *kit.style.words])
         negative = kit.style.negative
-        if kit.adapter and adapter_fits(kit.adapter_path, model):
+        path, note = adapter_for(kit, model) if kit.adapter else (None, "")
+        _warn(note)
+        if path is not None:
             text = f"{kit.adapter.trigger}, {text}" if kit.adapter.trigger else text
-            adapter = (kit.id, kit.adapter_path, kit.adapter.weight, kit.adapter.trigger)
+            adapter = (kit.id, path, kit.adapter.weight, kit.adapter.trigger)
     default_steps, default_guidance = model_defaults(model)
     image = render_plate(text, negative, model=model, target=Size(width, height), seed=seed,
                          steps=steps or default_steps, guidance=default_guidance if guidance is None else guidance,
@@ -208,9 +210,14 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     from adgen.placement import load_artwork
     from adgen.request import AssetRequest
 
-    requests = []
+    from adgen.request import DEFAULT_MODEL, adapter_for
+
+    requests, warned = [], set()
     for spec, brand_id, format_ids, variants in jobs:
         kit = load_brand(brand_id)
+        if kit.adapter and kit.id not in warned:  # also a brand.adapter finding in each asset's report
+            warned.add(kit.id)
+            _warn(adapter_for(kit, model or DEFAULT_MODEL)[1])
         for format_id in format_ids:
             get_format(format_id)
         if spec.product_image is not None:
@@ -237,6 +244,11 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     console.print(f"manifest: {manifest}")
     _print_evidence(out, [r.files.report for r in results if r.files is not None])
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
+
+
+def _warn(note: str) -> None:
+    if note:
+        err_console.print(f"[yellow]warning:[/] {note}", highlight=False)
 
 
 def _write_extras(result, *, svg: bool, cmyk: bool) -> None:

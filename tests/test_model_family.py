@@ -92,3 +92,20 @@ def test_lora_train_accepts_a_retrained_adgen_tiny_as_base(retrained, tmp_path):
     assert result.exit_code == 0, result.output
     info = json.loads((tmp_path / "lora" / "northwind" / "adapter.json").read_text())
     assert info["base_model_sha256"] == model_fingerprint(str(retrained))
+
+
+def test_a_brand_adapter_on_another_base_is_a_warning_and_a_finding_not_silence(sd15_dir, tmp_path):
+    """northwind's adapter was trained on adgen-tiny; on another model it is skipped, and the run says so."""
+    from adgen.cli import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["generate", "--brand", "northwind", "--product", str(PRODUCT), "--format",
+                                      "iab-320x50", "--model", str(sd15_dir), "--steps", "1", "--out", str(out)],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code in (0, 1), result.output
+    said = " ".join(result.output.split())
+    assert "warning:" in said and "trained on another base model" in said
+    report = json.loads(next(out.rglob("*.report.json")).read_text())
+    finding = next(f for f in report["findings"] if f["rule"] == "brand.adapter")
+    assert finding["status"] == "warn" and "northwind" in finding["message"]
+    assert report["recipe"]["adapter"] is None and report["verdict"] in ("warn", "fail")
