@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, keys, rules
+from adgen.commands import apikeys, init, keys, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
@@ -28,6 +28,7 @@ app.add_typer(apikeys.register(keys.app), name="keys")
 app.add_typer(rules.app, name="rules")
 app.add_typer(train_app, name="train")
 app.add_typer(lora_app, name="lora")
+app.add_typer(init.app, name="init")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 
