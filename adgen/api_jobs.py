@@ -78,7 +78,9 @@ async def get_job(job_id: str, key: KeyDep, service: ServiceDep) -> JobOut:
 
 
 @router.get("/v1/assets/{asset_id}", response_class=FileResponse, responses={
-    **ERRORS, 200: {"content": {"image/png": {}, "image/jpeg": {}}, "description": "The image bytes."},
+    **ERRORS, 200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                                "image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                    "description": "The image bytes."},
     304: {"description": "Not modified (If-None-Match matched the ETag)."}})
 async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Request) -> Response:
     """The asset's bytes, with a strong ETag; If-None-Match answers 304."""
