@@ -163,7 +163,12 @@ def http_reference() -> str:
         document = create_app(ServiceSettings(home=Path(home), run_worker=False, ui=False)).openapi()
     lines = [HEADER, f"# HTTP reference\n\n{document['info']['title']} {document['info']['version']}, from the "
              "OpenAPI document the service serves at `/openapi.json` (browsable at `/docs`). The guide with "
-             "examples is [api.md](api.md).\n"]
+             "examples is [api.md](api.md).\n\n"
+             "Generating a client: every JSON body has a schema, and the image bytes of "
+             "`GET /v1/assets/{asset_id}` are `string` / `binary`. openapi-python-client (0.29) "
+             "reads binary only as `application/octet-stream`; give it `content_type_overrides: "
+             "{image/png: application/octet-stream, image/jpeg: application/octet-stream}` in its "
+             "`--config` file and that route returns the bytes as a `File`.\n"]
     for route, methods in document["paths"].items():
         for method, operation in methods.items():
             lines.append(_operation(method, route, operation))
