@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, keys, rules
+from adgen.commands import apikeys, init, keys, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.serve import serve
@@ -30,6 +30,7 @@ app.add_typer(apikeys.register(keys.app), name="keys")
 app.add_typer(rules.app, name="rules")
 app.add_typer(train_app, name="train")
 app.add_typer(lora_app, name="lora")
+app.add_typer(init.app, name="init")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -76,9 +77,8 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output 
     plan = yaml.safe_load((examples_dir() / "demo.yaml").read_text(encoding="utf-8"))
     jobs = [(load_product(examples_dir() / entry["product"]), entry["brand"], entry["formats"], entry.get("variants", 1))
             for entry in plan["runs"]]
-    code = _make_assets(jobs, seed, None, None, out)
-    # The demo shows failing rules as evidence; only bad input is an error.
-    raise typer.Exit(EXIT_OK if code != EXIT_BAD_INPUT else code)
+    # Exits like `generate`: 1 when an asset failed a rule (it is still written, with its evidence).
+    raise typer.Exit(_make_assets(jobs, seed, None, None, out))
 
 
 @app.command("check")
@@ -122,7 +122,7 @@ def plate(
     from adgen.errors import InputError
     from adgen.generation import render_plate
     from adgen.geometry import Size
-    from adgen.request import DEFAULT_MODEL, adapter_fits, model_defaults
+    from adgen.request import DEFAULT_MODEL, adapter_for, model_defaults
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
@@ -136,9 +136,11 @@ def plate(
         kit = load_brand(brand)
         text = ", ".join([prompt, *kit.style.words])
         negative = kit.style.negative
-        if kit.adapter and adapter_fits(kit.adapter_path, model):
+        path, note = adapter_for(kit, model) if kit.adapter else (None, "")
+        _warn(note)
+        if path is not None:
             text = f"{kit.adapter.trigger}, {text}" if kit.adapter.trigger else text
-            adapter = (kit.id, kit.adapter_path, kit.adapter.weight, kit.adapter.trigger)
+            adapter = (kit.id, path, kit.adapter.weight, kit.adapter.trigger)
     default_steps, default_guidance = model_defaults(model)
     image = render_plate(text, negative, model=model, target=Size(width, height), seed=seed,
                          steps=steps or default_steps, guidance=default_guidance if guidance is None else guidance,
@@ -207,12 +209,15 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
 
     from adgen.manifest import ManifestRow, write_manifest
     from adgen.pipeline import run
-    from adgen.request import AssetRequest
+    from adgen.request import DEFAULT_MODEL, AssetRequest, adapter_for
     from adgen.validation import validate_request
 
-    requests = []
+    requests, warned = [], set()
     for spec, brand_id, format_ids, variants in jobs:
         kit = validate_request([spec], brand_id, format_ids, variants, product_field="").brand  # exit 2 now
+        if kit.adapter and kit.id not in warned:  # also a brand.adapter finding in each asset's report
+            warned.add(kit.id)
+            _warn(adapter_for(kit, model or DEFAULT_MODEL)[1])
         requests += [(AssetRequest(product=spec, brand=brand_id, format=f, variant=v, seed=seed, model=model, steps=steps), kit)
                      for f in format_ids for v in range(1, variants + 1)]
     rows, results = [], []
@@ -232,8 +237,13 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     manifest = write_manifest(rows, out)
     _print_summary(results, out)
     console.print(f"manifest: {manifest}")
-    _print_evidence(out)
+    _print_evidence(out, [r.files.report for r in results if r.files is not None])
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
+
+
+def _warn(note: str) -> None:
+    if note:
+        err_console.print(f"[yellow]warning:[/] {note}", highlight=False)
 
 
 def _write_extras(result, *, svg: bool, cmyk: bool) -> None:
@@ -255,10 +265,10 @@ def _write_extras(result, *, svg: bool, cmyk: bool) -> None:
         err_console.print(f"--cmyk: {result.request.format.id} is not a print format; no CMYK file written")
 
 
-def _print_evidence(out: Path) -> None:
+def _print_evidence(out: Path, reports: list[Path]) -> None:
     from adgen.evidence import write_evidence
 
-    html_path, sheet_path = write_evidence(out)
+    html_path, sheet_path = write_evidence(out, reports)
     console.print(f"report: {html_path}\ncontact sheet: {sheet_path}", highlight=False)
 
 

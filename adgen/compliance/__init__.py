@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from adgen.compliance import (artwork_rules, copy_rules, format_rules, marketplace_rules, ocr_rules, palette_rules,
+from adgen.compliance import (adapter_rules, artwork_rules, copy_rules, format_rules, marketplace_rules, ocr_rules, palette_rules,
                               provenance_rules, safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
@@ -34,6 +34,7 @@ RULES: tuple[Rule, ...] = (
          "required disclaimers verbatim, legible, with contrast"),
     Rule("background.stray-text", "error", ocr_rules.stray_text, "OCR finds no text in the generated plate"),
     Rule("brand.palette", "warning", palette_rules.palette, "brand colours within CIEDE2000 of the palette"),
+    Rule("brand.adapter", "warning", adapter_rules.adapter, "the kit's LoRA adapter applied, or why not (other base)"),
     Rule("brand.logo-present", "error", artwork_rules.logo_present, "the kit's logo pixels at the logo box"),
     Rule("brand.logo-size", "error", artwork_rules.logo_size, "logo at least the kit's minimum width"),
     Rule("brand.logo-clearspace", "error", artwork_rules.logo_clearspace, "nothing inside the logo's clear space"),

@@ -28,6 +28,8 @@ class CheckSubject:
     # True when the layers were reconstructed by OCR from an image adgen did not lay out:
     # rules that compare against what was placed (overflow, legibility, artwork) then skip.
     layers_from_ocr: bool = False
+    # Why the brand's LoRA adapter was not applied to the plate (None: applied, or the kit has none).
+    adapter_note: str | None = None
 
     def threshold(self, key: str) -> float:
         """A rule threshold for this asset's format, locale and brand (adgen/data/thresholds.yaml)."""
