@@ -26,7 +26,7 @@ WORK_PX = 512                # segmentation runs with the long side at most this
 BORDER_FRACTION = 0.03       # the frame's border ring that samples the background, of the short side
 METHODS = ("auto", "threshold", "grabcut")
 SHADOW_MAX_SLOPE = 0.06      # a floor shadow's darkening changes less than this per working px
-SHADOW_BASE_BAND = 0.12     # a shadow may rise this far above the product's base, of its height
+SHADOW_BASE_BAND = 0.25     # a shadow may rise this far above the product's base, of its height
 HOLE_MIN_WIDTH = 0.04        # a real opening is at least this wide, of the product's short side
 
 
@@ -196,10 +196,6 @@ def _segment(image, field, distance, shadow, noise, method) -> np.ndarray:
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.grabCut(np.clip(image, 0, 255).astype(np.uint8), labels, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
         product = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
-    # Close notches a few px wide (a highlight line running into the outline) where the pixels
-    # are off the background at all: a real gap is wider, or sits exactly on the field.
-    closed = cv2.morphologyEx(product.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)) > 0
-    product |= closed & (distance > 0.5 * low) & ~shadow
     product = _drop_specks(product, min_area=max(16, product.size // 4000))
     return _fill_false_holes(product, distance, shadow, noise)
 
@@ -220,11 +216,12 @@ def _drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
 def _fill_false_holes(product: np.ndarray, distance: np.ndarray, shadow: np.ndarray, noise: float) -> np.ndarray:
     """Keep the product's real openings (a handle, a gap), fill the ones that are product colour.
 
-    Every background region inside the product's convex hull (enclosed holes and the bays
-    between parts) is judged: it is background seen through or between the product when its
-    pixels sit on the background field as closely as the frame's border does, it is wide
-    enough to be an opening, and the product pixels around it stand out from the background
-    as an outline does. A white highlight, pale label or white lettering fails the last two.
+    Every background region inside the product's convex hull is judged. An enclosed hole is
+    background seen through the product when its pixels sit on the background field as closely
+    as the frame's border does, it is wide enough to be an opening, and the product pixels
+    around it stand out from the background as an outline does: white lettering, a pale label
+    or a highlight fails. A bay open to the outside (between a handle and the body, between
+    two bottles) stays background unless it is deep and walled by pixels as pale as the floor.
     """
     import cv2
 
@@ -241,6 +238,7 @@ def _fill_false_holes(product: np.ndarray, distance: np.ndarray, shadow: np.ndar
     min_radius = max(3.0, HOLE_MIN_WIDTH * short_side / 2)
     width = cv2.distanceTransform((~product).astype(np.uint8), cv2.DIST_L2, 3)
     depth = cv2.distanceTransform(hull, cv2.DIST_L2, 3)   # how far inside the hull
+    hull_edge = (hull > 0) & (depth <= 1.5)
     out = product.copy()
     ring = np.ones((5, 5), np.uint8)
     for index in range(1, count):
@@ -249,10 +247,14 @@ def _fill_false_holes(product: np.ndarray, distance: np.ndarray, shadow: np.ndar
         on_field = float(np.median(distance[floor])) if floor.any() else 0.0
         rim = (cv2.dilate(region.astype(np.uint8), ring) > 0) & product
         contrast = float(np.median(distance[rim])) if rim.any() else 0.0
-        opening = on_field <= 1.5 * 1.54 * noise + 2 and width[region].max() >= min_radius and contrast >= 2 * low
-        # A sliver between the outline and its hull is the outline's own curve, not a bay.
-        shallow = depth[region].max() < max(3.0, min_radius)
-        if not opening and not shallow:
+        if (region & hull_edge).any():
+            # A bay open to the outside is background unless it cuts deep into a pale product
+            # (a highlight running off the edge); a sliver along the outline is its own curve.
+            fill = contrast < 2 * low and depth[region].max() >= max(3.0, min_radius)
+        else:
+            fill = not (on_field <= 1.5 * 1.54 * noise + 2 and width[region].max() >= min_radius
+                        and contrast >= 2 * low)
+        if fill:
             out |= region
     return out
 

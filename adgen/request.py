@@ -31,6 +31,8 @@ class AssetRequest(BaseModel):
     guidance: float | None = Field(None, ge=0, le=30, description="Classifier-free guidance scale.")
     file_type: str | None = Field(None, description="png or jpeg; default per format.")
     use_adapter: bool = Field(True, description="Apply the brand's LoRA adapter when it has one.")
+    cutout: bool = Field(True, description="Cut a product photo without alpha out of its plain background "
+                                           "(else, or when the cut-out is not confident, place it framed).")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ResolvedRequest:
     adapter_path: Path | None
     adapter_weight: float
     adapter_trigger: str
+    cutout: bool = True      # cut a product photo without alpha out (else framed)
 
     @property
     def asset_stem(self) -> str:
@@ -76,6 +79,7 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
         file_type=file_type, adapter_path=adapter_path,
         adapter_weight=kit.adapter.weight if kit.adapter else 0.0,
         adapter_trigger=kit.adapter.trigger if (kit.adapter and adapter_path) else "",
+        cutout=request.cutout,
     )
 
 

@@ -49,14 +49,15 @@ class Case:
         return f"{self.product}/{self.kind}/{'png' if self.quality is None else f'q{self.quality}'}"
 
 
-def corpus(products=EXAMPLE_PRODUCTS + DRAWN_PRODUCTS, kinds=KINDS, qualities=QUALITIES, seed: int = 0):
+def corpus(products=EXAMPLE_PRODUCTS + DRAWN_PRODUCTS, kinds=KINDS, qualities=QUALITIES, seed: int = 0,
+           size: int = PHOTO_PX):
     """Every (product, background kind, JPEG quality) case, deterministic from seed."""
     rng = np.random.default_rng(seed)
     for product in products:
         art = product_art(product)
         for kind in kinds:
             for quality in qualities:
-                yield make_case(art, product, kind, quality, rng)
+                yield make_case(art, product, kind, quality, rng, size=size)
 
 
 def product_art(name: str) -> Image.Image:
@@ -66,9 +67,8 @@ def product_art(name: str) -> Image.Image:
     return {"mug-handle": _mug, "two-bottles": _two_bottles}[name]()
 
 
-def make_case(art: Image.Image, product: str, kind: str, quality: int | None, rng) -> Case:
+def make_case(art: Image.Image, product: str, kind: str, quality: int | None, rng, size: int = PHOTO_PX) -> Case:
     """The product over one background kind, with its floor shadow when the kind has one."""
-    size = PHOTO_PX
     scale = PRODUCT_FILL * size / art.height
     art = art.resize((max(1, round(art.width * scale)), round(art.height * scale)), Image.Resampling.LANCZOS)
     if art.width > 0.8 * size:  # a packshot leaves a margin, and room for the shadow

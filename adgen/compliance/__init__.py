@@ -39,6 +39,8 @@ RULES: tuple[Rule, ...] = (
     Rule("brand.logo-clearspace", "error", artwork_rules.logo_clearspace, "nothing inside the logo's clear space"),
     Rule("brand.mark-present", "error", artwork_rules.mark_present, "certification marks' own pixels, allowed marks"),
     Rule("product.fidelity", "error", artwork_rules.product_fidelity, "product region SSIM against the cut-out"),
+    Rule("product.cutout", "warning", artwork_rules.product_cutout,
+         "a product photo without alpha is cut out (else framed, saying why)"),
     Rule("safety.nsfw", "error", safety_rules.nsfw, "no exposed-body detection (nudenet)"),
     Rule("label.ai-visible", "error", text_rules.ai_label_visible, "a legible visible AI label"),
     Rule("label.ai-metadata", "error", provenance_rules.ai_metadata, "C2PA valid, IPTC and TC260 AI labels in XMP"),
