@@ -27,6 +27,7 @@ BORDER_FRACTION = 0.03       # the frame's border ring that samples the backgrou
 METHODS = ("auto", "threshold", "grabcut")
 SHADOW_MAX_SLOPE = 0.06      # a floor shadow's darkening changes less than this per working px
 SHADOW_BASE_BAND = 0.25     # a shadow may rise this far above the product's base, of its height
+GRABCUT_BAND_PX = 3         # grabcut may move the outline this far, working px
 HOLE_MIN_WIDTH = 0.04        # a real opening is at least this wide, of the product's short side
 
 
@@ -184,20 +185,41 @@ def _segment(image, field, distance, shadow, noise, method) -> np.ndarray:
     """The product as a boolean mask at the working size."""
     import cv2
 
-    low, high = _levels(noise)
+    low, _ = _levels(noise)
     product = (distance > low) & ~shadow
     product = cv2.morphologyEx(product.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-    if method == "grabcut" and product.any() and (~product).any():
-        labels = np.where(product, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-        sure_fg = cv2.erode(((distance > high) & ~shadow).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        labels[sure_fg] = cv2.GC_FGD
-        labels[(distance <= low) & ~cv2.dilate(product.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)] = cv2.GC_BGD
-        labels[_ring(product.shape) & ~product] = cv2.GC_BGD
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        cv2.grabCut(np.clip(image, 0, 255).astype(np.uint8), labels, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
-        product = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
     product = _drop_specks(product, min_area=max(16, product.size // 4000))
-    return _fill_false_holes(product, distance, shadow, noise)
+    product = _fill_false_holes(product, distance, shadow, noise)
+    if method == "grabcut" and product.any() and (~product).any():
+        product = _grabcut_edge(image, product, shadow)
+    return product
+
+
+def _grabcut_edge(image: np.ndarray, product: np.ndarray, shadow: np.ndarray) -> np.ndarray:
+    """Move the outline to the strongest edge within GRABCUT_BAND_PX of it (OpenCV GrabCut).
+
+    Only the band is undecided: GrabCut's colour models cannot flip a pale part of the
+    product, or a hole, that the background field has already decided.
+    """
+    import cv2
+
+    kernel = np.ones((2 * GRABCUT_BAND_PX + 1, 2 * GRABCUT_BAND_PX + 1), np.uint8)
+    sure_fg = cv2.erode(product.astype(np.uint8), kernel) > 0
+    sure_bg = ~(cv2.dilate(product.astype(np.uint8), kernel) > 0) | shadow
+    rows, cols = np.nonzero(~sure_bg)
+    pad = 4 * GRABCUT_BAND_PX
+    top, bottom = max(0, rows.min() - pad), min(product.shape[0], rows.max() + pad + 1)
+    left, right = max(0, cols.min() - pad), min(product.shape[1], cols.max() + pad + 1)
+    crop = (slice(top, bottom), slice(left, right))
+    labels = np.where(product[crop], cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    labels[sure_fg[crop]] = cv2.GC_FGD
+    labels[sure_bg[crop]] = cv2.GC_BGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    pixels = np.ascontiguousarray(np.clip(image[crop], 0, 255).astype(np.uint8))
+    cv2.grabCut(pixels, labels, None, bgd, fgd, 2, cv2.GC_INIT_WITH_MASK)
+    out = product.copy()
+    out[crop] = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+    return out
 
 
 def _drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:

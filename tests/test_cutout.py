@@ -131,6 +131,14 @@ def test_placed_cut_out_shows_the_plate_through_the_gap_and_keeps_the_product_pi
         assert corner[2] > corner[0] + 40, corner   # blue plate, not white
 
 
+# (case, photo, rule, status): the rule's table for the registry's meta-test.
+RULE_CASES = [
+    ("a JPEG packshot is cut out", "packshot", "product.cutout", "pass"),
+    ("a photo on a table is framed, saying why", "table photo", "product.cutout", "warn"),
+    ("framed as the caller asked", "asked framed", "product.cutout", "skip"),
+]
+
+
 def test_framed_when_asked_or_not_confident_with_a_product_cutout_finding(tmp_path, cold_brew):
     from adgen.compliance import RULES, CheckSubject, check
     from adgen.layout import compose
@@ -147,9 +155,9 @@ def test_framed_when_asked_or_not_confident_with_a_product_cutout_finding(tmp_pa
         subject = CheckSubject(image=comp.image, format=resolved.format, brand=resolved.brand, composition=comp)
         findings = check(subject, tuple(r for r in RULES if r.id == "product.cutout")).findings
         statuses[name] = [(f.status, f.message) for f in findings]
-    assert statuses["table photo"][0][0] == "warn" and "touches the frame" in statuses["table photo"][0][1]
-    assert statuses["asked framed"][0][0] == "skip"
-    assert statuses["packshot"][0][0] == "pass"
+    assert "touches the frame" in statuses["table photo"][0][1]
+    for _, photo, _, expected in RULE_CASES:
+        assert [status for status, _ in statuses[photo]] == [expected], (photo, statuses[photo])
 
 
 def test_jpeg_bytes_round_trip_keeps_the_cut_out_deterministic():
@@ -158,3 +166,26 @@ def test_jpeg_bytes_round_trip_keeps_the_cut_out_deterministic():
     item.photo.save(buffer, "PNG")
     again = Image.open(io.BytesIO(buffer.getvalue()))
     assert np.array_equal(np.asarray(cut_out(item.photo).rgba), np.asarray(cut_out(again).rgba))
+
+
+def test_a_shopify_export_of_jpeg_packshots_makes_cut_out_products_in_the_batch(tmp_path, sd15_dir):
+    """Image Src columns pointing at JPEG packshots (local files): every asset places the cut-out."""
+    from adgen.batch import BatchOptions, run_batch
+
+    packshot(tmp_path / "bottles.jpg", "two-bottles", "white")
+    packshot(tmp_path / "mug.jpg", "mug-handle", "gradient")
+    (tmp_path / "shopify.csv").write_text(
+        "Handle,Title,Body (HTML),Vendor,Type,Variant SKU,Variant Price,Image Src\n"
+        "bottles,Amber Pair,<p>Two bottles.</p>,Northwind,coffee,NW-B2,12.00,bottles.jpg\n"
+        "mug,Clay Mug,<p>A glazed mug.</p>,Northwind,coffee,NW-MUG,9.00,mug.jpg\n", encoding="utf-8")
+    out = tmp_path / "out"
+    outcome = run_batch(BatchOptions(catalogue=tmp_path / "shopify.csv", out=out, formats=("iab-300x250",),
+                                     model=str(sd15_dir), steps=1, workers=0))
+    assert len(outcome.made) == 2 and not any(r.error for r in outcome.made), outcome.made
+    for result in outcome.made:
+        report = json.loads((out / result.report).read_text())
+        cutout = report["recipe"]["product_cutout"]
+        assert cutout["applied"] and cutout["confidence"] >= 0.6, cutout
+        product = next(layer for layer in report["layers"] if layer["name"] == "product")
+        assert any("cut out automatically" in note for note in product["notes"])
+        assert Path(product["source"]).suffix == ".png"   # the cached RGBA cut-out, not the JPEG
