@@ -24,6 +24,8 @@ from PIL import Image
 CUTOUT_VERSION = 1           # recorded in the recipe: a new algorithm is a new cut-out
 WORK_PX = 512                # segmentation runs with the long side at most this, px
 BORDER_FRACTION = 0.03       # the frame's border ring that samples the background, of the short side
+# threshold: the background field alone decides; grabcut (auto): then GrabCut moves the outline
+# to the strongest edge within a few px (docs/cutout.md has both measured).
 METHODS = ("auto", "threshold", "grabcut")
 SHADOW_MAX_SLOPE = 0.06      # a floor shadow's darkening changes less than this per working px
 SHADOW_BASE_BAND = 0.25     # a shadow may rise this far above the product's base, of its height
@@ -65,6 +67,7 @@ def cut_out(photo: Image.Image, *, method: str = "auto") -> Cutout:
     # 2. the product: what the field does not explain, less the product's own shadow
     distance = np.linalg.norm(work - field, axis=2)
     shadow = _shadow(work, field, distance, noise)
+    method = "grabcut" if method == "auto" else method
     mask = _segment(work, field, distance, shadow, noise, method)
     # 3. the matte at full size: un-mix the edge band between local background and product colour
     alpha, colour = _matte(rgb, mask, shadow, scale, noise)
@@ -73,7 +76,7 @@ def cut_out(photo: Image.Image, *, method: str = "auto") -> Cutout:
     rgba = np.dstack([colour, alpha]).astype(np.uint8)
     background = tuple(int(round(v)) for v in np.median(_border(work), axis=0))
     return Cutout(rgba=Image.fromarray(rgba, "RGBA"), alpha=Image.fromarray(alpha, "L"), shadow=shadow_layer,
-                  confidence=confidence, method="grabcut" if method == "grabcut" else "threshold", reason=reason,
+                  confidence=confidence, method=method, reason=reason,
                   background=background)
 
 

@@ -168,3 +168,16 @@ def test_check_command_takes_generated_flags(tmp_path):
 
         findings = json.loads(result.stdout)["findings"]
         assert [f["status"] for f in findings if f["rule"] == "label.ai-metadata"] == [expected], flag
+
+
+def test_the_report_draws_the_segmented_subject_and_the_overlay_text_box(reports):
+    import numpy as np
+
+    from adgen.ui_render import SUBJECT_OUTLINE, draw_findings
+
+    image = overlay()
+    drawn = np.asarray(draw_findings(image, reports[overlay]))
+    blue = (np.abs(drawn.astype(int) - SUBJECT_OUTLINE[:3]).max(axis=2) <= 40)
+    assert blue.sum() > 200, "the subject's outline is drawn"
+    red = (np.abs(drawn.astype(int) - (0xCF, 0x22, 0x2E)).max(axis=2) <= 10)
+    assert red[200:300, 320:600].any(), "the overlay text's box is drawn where the text is"
