@@ -9,7 +9,7 @@ benchmarks print it) per background kind and per JPEG quality, and the cut-out t
 
     python -m bench cutout                     # the full corpus, figures + docs/img/cutout-grid.png
     python -m bench cutout --quick             # 3 images
-    python -m bench cutout --json out.json --grid docs/img/cutout-grid.png
+    python -m bench cutout --json docs/benchmarks/cutout.json --grid docs/img/cutout-grid.png
 """
 
 from __future__ import annotations
@@ -198,12 +198,12 @@ def summarise(rows: list[dict], key: str) -> list[dict]:
 
 
 def grid(cases, backdrop=(38, 70, 120)) -> Image.Image:
-    """Rows of photo -> matte -> the cut-out composited on a dark brand colour (fringes show there)."""
+    """Rows of photo -> matte -> the cut-out on a dark brand colour (fringes show there) -> an edge at 3x."""
     from adgen.cutout import cut_out
 
     cell, pad = 300, 8
     rows = list(cases)
-    sheet = Image.new("RGB", (3 * cell + 4 * pad, len(rows) * (cell + pad) + pad), (255, 255, 255))
+    sheet = Image.new("RGB", (4 * cell + 5 * pad, len(rows) * (cell + pad) + pad), (255, 255, 255))
     for index, case in enumerate(rows):
         result = cut_out(case.photo)
         composite = Image.new("RGBA", case.photo.size, backdrop + (255,))
@@ -212,7 +212,20 @@ def grid(cases, backdrop=(38, 70, 120)) -> Image.Image:
         for column, tile in enumerate(tiles):
             sheet.paste(tile.resize((cell, cell), Image.Resampling.LANCZOS),
                         (pad + column * (cell + pad), pad + index * (cell + pad)))
+        sheet.paste(composite.convert("RGB").crop(_edge_window(result.mask, cell // 3)).resize(
+            (cell, cell), Image.Resampling.NEAREST), (pad + 3 * (cell + pad), pad + index * (cell + pad)))
     return sheet
+
+
+def _edge_window(mask: np.ndarray, side: int) -> tuple[int, int, int, int]:
+    """A side x side window on the product's right outline, a fifth of the way down its height."""
+    rows = np.nonzero(mask.any(axis=1))[0]
+    row = int(rows.min() + 0.2 * (rows.max() - rows.min())) if rows.size else mask.shape[0] // 2
+    cols = np.nonzero(mask[row])[0]
+    col = int(cols.max()) if cols.size else mask.shape[1] // 2
+    left = min(max(0, col - side // 2), mask.shape[1] - side)
+    top = min(max(0, row - side // 2), mask.shape[0] - side)
+    return left, top, left + side, top + side
 
 
 def main(argv: list[str] | None = None) -> None:
