@@ -221,6 +221,9 @@ def _grabcut_edge(image: np.ndarray, product: np.ndarray, shadow: np.ndarray) ->
     labels[sure_bg[crop]] = cv2.GC_BGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     pixels = np.ascontiguousarray(np.clip(image[crop], 0, 255).astype(np.uint8))
+    # GrabCut seeds its colour models with k-means on OpenCV's (per-thread) RNG: seed it, so the
+    # same photo always gives the same cut-out (the recipe remakes the asset exactly).
+    cv2.setRNGSeed(0)
     cv2.grabCut(pixels, labels, None, bgd, fgd, 2, cv2.GC_INIT_WITH_MASK)
     out = product.copy()
     out[crop] = (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
