@@ -90,11 +90,15 @@ def check_command(
     locale: str = typer.Option("en-US", "--locale", help="Locale of the copy."),
     category: str = typer.Option("general", "--category", help="Product category."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    generated: Optional[bool] = typer.Option(None, "--generated/--not-generated",
+                                             help="Say whether the image is AI-generated (its AI labels are then "
+                                                  "required); default: unknown, labels checked only if it claims any."),
 ) -> None:
     """Run the rules that need no layers on any image."""
     from adgen.check_image import check_image_file
 
-    report = check_image_file(image, brand=brand, format_id=format, copy_file=copy, locale=locale, category=category)
+    report = check_image_file(image, brand=brand, format_id=format, copy_file=copy, locale=locale, category=category,
+                              generated=generated)
     if as_json:
         console.print_json(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
     else:

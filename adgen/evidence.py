@@ -41,6 +41,11 @@ class _Asset:
         return f"{sku} · {recipe.get('format', self.image.stem)} · v{recipe.get('variant', '?')}"
 
     @property
+    def outlined_findings(self) -> list[dict]:
+        """Findings that carry a segmented subject's outline (checks of images adgen did not lay out)."""
+        return [f for f in self.report.get("findings", []) if f.get("outline") and f["status"] != "skip"]
+
+    @property
     def drawn_findings(self) -> list[dict]:
         """Findings worth a box on the picture: not passes, not skips, with a box."""
         return [f for f in self.report.get("findings", []) if f.get("box") and f["status"] in ("fail", "warn")]
@@ -82,7 +87,11 @@ def _card(asset: _Asset, out_dir: Path, index: int) -> str:
         width, height = handle.size
     href = html.escape(asset.image.relative_to(out_dir).as_posix())
     stroke = max(2, round(max(width, height) / 300))
-    rects = "".join(
+    outlines = "".join(
+        f'<polygon points="{" ".join(f"{x},{y}" for x, y in polygon)}" fill="none" stroke="#0969DA" '
+        f'stroke-width="{stroke}"><title>{html.escape(f["rule"])}: the segmented subject</title></polygon>'
+        for f in asset.outlined_findings[:1] for polygon in f["outline"] if len(polygon) >= 3)
+    rects = outlines + "".join(
         f'<rect x="{b[0]}" y="{b[1]}" width="{b[2] - b[0]}" height="{b[3] - b[1]}" fill="none" '
         f'stroke="{VERDICT_COLOURS[f["status"]]}" stroke-width="{stroke}"><title>{html.escape(_line(f))}</title></rect>'
         for f in asset.drawn_findings for b in [f["box"]])
@@ -146,6 +155,10 @@ def _thumbnail(asset: _Asset) -> Image.Image:
     scale = THUMB_PX / max(image.size)
     thumb = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(thumb)
+    for finding in asset.outlined_findings[:1]:
+        for polygon in finding["outline"]:
+            if len(polygon) >= 3:
+                draw.polygon([(round(x * scale), round(y * scale)) for x, y in polygon], outline="#0969DA")
     for finding in asset.drawn_findings:
         box = [round(v * scale) for v in finding["box"]]
         draw.rectangle(box, outline=VERDICT_COLOURS[finding["status"]], width=2)

@@ -34,6 +34,8 @@ class AssetRequest(BaseModel):
     guidance: float | None = Field(None, ge=0, le=30, description="Classifier-free guidance scale.")
     file_type: Literal["png", "jpeg"] | None = Field(None, description="png or jpeg; default per format.")
     use_adapter: bool = Field(True, description="Apply the brand's LoRA adapter when it has one.")
+    cutout: bool = Field(True, description="Cut a product photo without alpha out of its plain background "
+                                           "(else, or when the cut-out is not confident, place it framed).")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class ResolvedRequest:
     adapter_weight: float
     adapter_trigger: str
     adapter_note: str = ""   # why the kit's adapter is not applied ("" when it is, or the kit has none)
+    cutout: bool = True      # cut a product photo without alpha out (else framed)
 
     @property
     def asset_stem(self) -> str:
@@ -81,6 +84,7 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
         adapter_weight=kit.adapter.weight if kit.adapter else 0.0,
         adapter_trigger=kit.adapter.trigger if (kit.adapter and adapter_path) else "",
         adapter_note=adapter_note,
+        cutout=request.cutout,
     )
 
 

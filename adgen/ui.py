@@ -95,6 +95,8 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                             # box, sent as None) is what "the model's default" looks like here.
                             steps = gr.Number(0, precision=0, minimum=0, maximum=150, label="Steps (0: model default)",
                                               elem_id="steps", info=AssetRequest.model_fields["steps"].description)
+                        cutout = gr.Checkbox(True, label="Cut out product photo (else framed)", elem_id="cutout",
+                                             info=AssetRequest.model_fields["cutout"].description)
                     generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
                 with gr.Column(scale=3, min_width=480):
                     summary_view = gr.HTML(elem_id="summary")
@@ -133,7 +135,7 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
         brand.change(_brand_card_or_error, brand, brand_card, api_visibility="private")
         example.change(functools.partial(_example_values, examples), example, field_inputs, api_visibility="private")
         generate_button.click(
-            _generate, [brand, *field_inputs, format_boxes, variants, seed, model_box, steps],
+            _generate, [brand, *field_inputs, format_boxes, variants, seed, model_box, steps, cutout],
             [session, selected, summary_json, bundle], api_name="generate",
         ).success(refresh, [session, selected], views, api_visibility="private")
         for format_id, gallery in galleries.items():
@@ -244,17 +246,18 @@ def _spec_parameters(before: tuple[str, ...], after: tuple[str, ...] = (), progr
     return name
 
 
-@_spec_parameters(("brand",), ("formats", "variants", "seed", "model", "steps"), progress=True)
+@_spec_parameters(("brand",), ("formats", "variants", "seed", "model", "steps", "cutout"), progress=True)
 @_edge
 def _generate(*values):
     names = list(ProductSpec.model_fields)
     brand, values = values[0], values[1:]
     product = ui_session.product_from_form(dict(zip(names, values[:len(names)])))
-    format_ids, variants, seed, model, steps, progress, request = values[len(names):]
+    format_ids, variants, seed, model, steps, cutout, progress, request = values[len(names):]
     _authorize(request, brand=brand, model=(model or "").strip() or None, files=[product.product_image])
     validate_request([product], brand, list(format_ids or []), int(variants), product_field="")
     requests = ui_session.plan_requests(product, brand, list(format_ids or []), int(variants), int(seed or 0),
-                                        (model or "").strip() or None, int(steps) if steps else None)
+                                        (model or "").strip() or None, int(steps) if steps else None,
+                                        cutout=cutout is not False)
     session = ui_session.generate_all(
         requests, lambda done, total, label: progress((done, total), desc=f"generating {label}", unit="assets"))
     bundle = ui_session.write_bundle(session)
