@@ -1,0 +1,102 @@
+"""Plan stage: the layout as data before any pixel of the plate exists.
+
+plan(resolved) -> Plan: the canvas, where the product will stand (its box, its silhouette and
+its own pixels at that box), the copy slots, the logo and the marks. The generator paints the
+plate around it (adgen.plate_guide); compose places the product exactly at plan.product_box
+(tests/test_plan.py holds the two to the same box), and the grounding reads its base line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from adgen.geometry import Box, Size
+from adgen.layout_templates import TEXT_SLOTS
+from adgen.request import ResolvedRequest
+
+# Copy that paints its own ground (the CTA button) asks the plate for nothing.
+CALM_SLOTS = tuple(name for name in TEXT_SLOTS if name != "cta")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where everything will go on the canvas, px; no plate pixels."""
+
+    canvas: Size
+    product_box: Box | None                  # where the product's own pixels will land
+    product_pixels: Image.Image | None = field(default=None, compare=False, repr=False)  # RGBA, product_box's size
+    copy_boxes: tuple[tuple[str, Box], ...] = ()   # text slots that want calm plate under them
+    logo_box: Box | None = None
+    marks_box: Box | None = None
+    marketplace: bool = False
+
+    @property
+    def base_y(self) -> int | None:
+        """The row the product stands on (its box's bottom), px; None without a product."""
+        return self.product_box.bottom if self.product_box else None
+
+    @property
+    def product_mask(self) -> Image.Image | None:
+        """The product's silhouette at its placed box (L, 0-255: its alpha)."""
+        return self.product_pixels.getchannel("A") if self.product_pixels is not None else None
+
+    def digest(self) -> str:
+        """sha256 of what the generator is given from the plan: boxes and the product's placed pixels."""
+        digest = hashlib.sha256(repr((self.canvas, self.product_box, self.copy_boxes)).encode())
+        if self.product_pixels is not None:
+            digest.update(self.product_pixels.tobytes())
+        return digest.hexdigest()
+
+
+def plan(request: ResolvedRequest) -> Plan:
+    """Lay the asset out as boxes: the same slots and the same product fit compose uses."""
+    size = request.format.size
+    area = request.format.safe_area.box(size)
+    product_box, pixels = _product(request, area)
+    if request.format.marketplace:
+        return Plan(size, product_box, pixels, marketplace=True)
+    copy_boxes = tuple((name, request.template.slot(name).box_in(area)) for name in CALM_SLOTS
+                       if request.template.slot(name) is not None)
+    logo = request.template.slot("logo")
+    marks = request.template.slot("marks")
+    return Plan(size, product_box, pixels, copy_boxes=copy_boxes,
+                logo_box=logo.box_in(area) if logo else None,
+                marks_box=marks.box_in(area) if marks and request.product.marks else None)
+
+
+def _product(request: ResolvedRequest, area: Box) -> tuple[Box | None, Image.Image | None]:
+    """The product's box and its RGBA pixels there, as layout._place_product will place them."""
+    slot = request.template.slot("product")
+    path = request.product.product_image
+    if slot is None or path is None:
+        return None, None
+    from adgen.compliance.thresholds import threshold
+    from adgen.placement import artwork_at
+    from adgen.product_photo import product_artwork
+
+    minimum = threshold("product.cutout.min_confidence", format_id=request.format.id, locale=request.product.locale,
+                        brand_overrides=request.brand.thresholds)
+    artwork, _, _ = product_artwork(path, cut_out=request.cutout, min_confidence=minimum)
+    marketplace = request.format.marketplace
+    base = Box(0, 0, *request.format.size.as_tuple()) if marketplace else area
+    slot_box = slot.box_in(base)
+    art_w, art_h = _placed_art_size(artwork)
+    # placement.place_artwork's contain-fit: bottom-aligned in its slot, centred in marketplace formats.
+    scale = min(slot_box.width / art_w, slot_box.height / art_h)
+    width, height = max(1, round(art_w * scale)), max(1, round(art_h * scale))
+    left = slot_box.left + (slot_box.width - width) // 2
+    top = slot_box.top + (slot_box.height - height) // 2 if marketplace else slot_box.bottom - height
+    return Box(left, top, left + width, top + height), artwork_at(artwork, (width, height))
+
+
+def _placed_art_size(artwork: Image.Image) -> tuple[int, int]:
+    """The artwork's size as placed: a photo without alpha gains placement's white frame."""
+    from adgen.placement import PHOTO_FRAME_FRACTION
+
+    if artwork.getextrema()[3][0] < 255:
+        return artwork.size
+    border = max(2, round(min(artwork.size) * PHOTO_FRAME_FRACTION))
+    return artwork.width + 2 * border, artwork.height + 2 * border
