@@ -18,6 +18,7 @@ from adgen.color import Color, contrast_ratio
 from adgen.compliance import CheckSubject, Finding, Report, check
 from adgen.composition import Composition
 from adgen.encoding import Encoded
+from adgen.plan import Plan
 from adgen.prompt import Prompt
 from adgen.request import ResolvedRequest
 
@@ -37,7 +38,8 @@ class Draft:
     applied: tuple[dict, ...] = ()
     # Renders a new plate for a regenerating fix; None: generation.generate in this process.
     # Batch workers pass one that asks the driver, so the model is only ever loaded there.
-    make_plate: Callable[[Prompt, ResolvedRequest], Image.Image] | None = None
+    make_plate: Callable[[Prompt, ResolvedRequest, Plan | None], Image.Image] | None = None
+    plan: Plan | None = None        # the layout the plate was generated around (pipeline step 3)
 
     @property
     def pixels(self) -> Image.Image:
@@ -132,7 +134,7 @@ def _next_seed(draft: Draft, findings: list[Finding], round_number: int) -> Draf
 
     resolved = replace(draft.resolved, seed=(draft.resolved.seed + 1) % 2**31)
     prompt = build_prompt(resolved)
-    plate = (draft.make_plate or generate)(prompt, resolved)
+    plate = (draft.make_plate or generate)(prompt, resolved, draft.plan)
     return replace(draft, resolved=resolved, prompt=prompt, plate=plate, composition=compose(plate, resolved))
 
 

@@ -11,31 +11,40 @@ from PIL import Image
 
 from adgen.errors import ModelError
 from adgen.geometry import Size
+from adgen.plan import Plan
 from adgen.prompt import Prompt
 from adgen.request import DEFAULT_MODEL, ResolvedRequest
 
 WHITE = (255, 255, 255)
 
 
-def generate(prompt: Prompt, request: ResolvedRequest) -> Image.Image:
-    """Render the plate for a request, seeded by the request alone; marketplace plates are pure white."""
+def generate(prompt: Prompt, request: ResolvedRequest, plan: Plan | None = None) -> Image.Image:
+    """Render the plate for a request, seeded by the request alone; marketplace plates are pure white.
+
+    With a plan that places a product, the plate is generated around it (adgen.plate_guide);
+    without one (or without a product) it is made exactly as before.
+    """
     if request.format.marketplace:
         return Image.new("RGB", request.format.size.as_tuple(), WHITE)
-    adapter = None
-    if request.adapter_path is not None:
-        adapter = (request.brand.id, request.adapter_path, request.adapter_weight, request.adapter_trigger)
     return render_plate(prompt.text, prompt.negative, model=request.model, target=request.format.size,
-                        seed=request.seed, steps=request.steps, guidance=request.guidance, adapter=adapter)
+                        seed=request.seed, steps=request.steps, guidance=request.guidance,
+                        adapter=_adapter(request), plan=plan)
 
 
 def render_plate(text: str, negative: str | None, *, model: str, target: Size, seed: int, steps: int,
-                 guidance: float, adapter: tuple | None = None) -> Image.Image:
+                 guidance: float, adapter: tuple | None = None, plan: Plan | None = None) -> Image.Image:
     """Run the model once: a plate of about its native area with the target's aspect."""
     import torch
 
     pipe = load_pipeline(model)
     _activate_adapter(pipe, adapter)
     width, height = plate_size(native_side(pipe), target, pipe.vae_scale_factor)
+    guide = _guide(pipe, plan, (width, height))
+    if guide is not None:
+        from adgen.plate_guide import render_guided
+
+        return render_guided(pipe, [guide], prompts=[text], negatives=[negative or None], size=(width, height),
+                             seeds=[seed], steps=steps, guidance=guidance)[0]
     # A CPU generator makes the same noise on every device, so a recipe remakes the same plate.
     generator = torch.Generator("cpu").manual_seed(seed)
     with torch.inference_mode():
@@ -43,6 +52,23 @@ def render_plate(text: str, negative: str | None, *, model: str, target: Size, s
                       num_inference_steps=steps, guidance_scale=guidance, generator=generator,
                       output_type="pil")
     return result.images[0].convert("RGB")
+
+
+def _adapter(request: ResolvedRequest) -> tuple | None:
+    if request.adapter_path is None:
+        return None
+    return (request.brand.id, request.adapter_path, request.adapter_weight, request.adapter_trigger)
+
+
+def _guide(pipe, plan: Plan | None, size: tuple[int, int]):
+    """The plate's guide from the plan; a 9-channel inpainting UNet gets an all-free one without a product."""
+    from adgen.plate_guide import full_plate_guide, plate_guide
+
+    if plan is not None and plan.product_box is not None:
+        return plate_guide(plan, size, pipe.vae_scale_factor)
+    if int(pipe.unet.config.in_channels) == 9:  # an inpainting checkpoint cannot run text-to-image
+        return full_plate_guide(size)
+    return None
 
 
 def native_side(pipe) -> int:
@@ -222,44 +248,55 @@ def _dtype_name(device: str) -> str:
 
 # -- Batched generation (the CSV batch) --------------------------------------------------------
 
-def generate_many(prompts: list[Prompt], requests: list[ResolvedRequest]) -> list[Image.Image]:
+def generate_many(prompts: list[Prompt], requests: list[ResolvedRequest],
+                  plans: list[Plan | None] | None = None) -> list[Image.Image]:
     """Render the plates of several requests, one pipeline call per group that can share a batch.
 
-    One CPU generator per item keeps each plate's noise its own. The pipeline's arithmetic is not
-    bit-identical across batch sizes (nor CPU thread counts), so callers keep the composition of a
-    micro-batch fixed by their plan: the same items always share the same call.
+    plans: each request's plan (the batch driver makes them before rendering), or None for
+    plates made as before. One CPU generator per item keeps each plate's noise its own. The
+    pipeline's arithmetic is not bit-identical across batch sizes (nor CPU thread counts), so
+    callers keep the composition of a micro-batch fixed by their plan: the same items always
+    share the same call.
     """
+    plans = list(plans) if plans is not None else [None] * len(requests)
     plates: list[Image.Image | None] = [None] * len(requests)
     groups: dict[tuple, list[int]] = {}
     for index, request in enumerate(requests):
         if request.format.marketplace:
             plates[index] = Image.new("RGB", request.format.size.as_tuple(), WHITE)
             continue
+        guided = plans[index] is not None and plans[index].product_box is not None
         key = (request.model, request.adapter_path, request.adapter_weight, request.brand.id,
-               request.steps, request.guidance, request.format.size.as_tuple())
+               request.steps, request.guidance, request.format.size.as_tuple(), guided)
         groups.setdefault(key, []).append(index)
     for indices in groups.values():
         if len(indices) == 1:  # exactly what `adgen generate` makes for the same recipe
-            plates[indices[0]] = generate(prompts[indices[0]], requests[indices[0]])
+            plates[indices[0]] = generate(prompts[indices[0]], requests[indices[0]], plans[indices[0]])
             continue
         for index, plate in zip(indices, _generate_group([prompts[i] for i in indices],
-                                                          [requests[i] for i in indices])):
+                                                          [requests[i] for i in indices],
+                                                          [plans[i] for i in indices])):
             plates[index] = plate
     return plates
 
 
-def _generate_group(prompts: list[Prompt], requests: list[ResolvedRequest]) -> list[Image.Image]:
+def _generate_group(prompts: list[Prompt], requests: list[ResolvedRequest],
+                    plans: list[Plan | None]) -> list[Image.Image]:
     import torch
 
     first = requests[0]
     pipe = load_pipeline(first.model)
-    adapter = None
-    if first.adapter_path is not None:
-        adapter = (first.brand.id, first.adapter_path, first.adapter_weight, first.adapter_trigger)
-    _activate_adapter(pipe, adapter)
+    _activate_adapter(pipe, _adapter(first))
     width, height = plate_size(native_side(pipe), first.format.size, pipe.vae_scale_factor)
-    generators = [torch.Generator("cpu").manual_seed(request.seed) for request in requests]
     negatives = [prompt.negative for prompt in prompts]
+    guides = [_guide(pipe, plan, (width, height)) for plan in plans]
+    if guides[0] is not None:  # a group is all guided or all not (the group key says which)
+        from adgen.plate_guide import render_guided
+
+        return render_guided(pipe, guides, prompts=[prompt.text for prompt in prompts], negatives=negatives,
+                             size=(width, height), seeds=[request.seed for request in requests],
+                             steps=first.steps, guidance=first.guidance)
+    generators = [torch.Generator("cpu").manual_seed(request.seed) for request in requests]
     with torch.inference_mode():
         result = pipe(prompt=[prompt.text for prompt in prompts],
                       negative_prompt=negatives if any(negatives) else None,

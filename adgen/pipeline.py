@@ -20,6 +20,8 @@ from adgen.export import ExportedFiles, export
 from adgen.fixes import Draft, check_and_fix
 from adgen.generation import generate, model_fingerprint
 from adgen.layout import compose
+from adgen.plan import plan
+from adgen.plate_guide import guide_record
 from adgen.prompt import Prompt, build_prompt
 from adgen.request import AssetRequest, ResolvedRequest, resolve
 
@@ -44,7 +46,7 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
 
     plate: the request's background, already generated (the CSV batch renders plates in
     micro-batches with generation.generate_many and finishes each asset in a worker process).
-    make_plate: (prompt, resolved) -> plate for step 3 and for a fix that regenerates; default
+    make_plate: (prompt, resolved, plan) -> plate for step 4 and for a fix that regenerates; default
     generation.generate here (a batch worker hands in one that asks the driver process).
     """
     timings: dict[str, float] = {}
@@ -62,19 +64,23 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     # 2. prompt
     prompt = build_prompt(resolved)
     lap("prompt")
-    # 3. generate (unless the caller brings the plate: batch workers, re-layout)
+    # 3. plan: the layout as data (product box and silhouette, copy, logo, marks), no pixels yet
+    layout = plan(resolved)
+    lap("plan")
+    # 4. generate around the plan (unless the caller brings the plate: batch workers, re-layout)
     if plate is None:
-        plate = (make_plate or generate)(prompt, resolved)
+        plate = (make_plate or generate)(prompt, resolved, layout)
         lap("generate")
-    # 4. compose
+    # 5. compose (the product lands at layout.product_box: tests/test_plan.py)
     composition = compose(plate, resolved)
     lap("compose")
-    # 5. check (on the bytes that will ship); a failing rule's fix is tried, each attempt recorded
-    checked = check_and_fix(Draft(resolved, prompt, plate, composition, make_plate=make_plate), _encode_draft)
+    # 6. check (on the bytes that will ship); a failing rule's fix is tried, each attempt recorded
+    checked = check_and_fix(Draft(resolved, prompt, plate, composition, make_plate=make_plate, plan=layout),
+                            _encode_draft)
     resolved, prompt, composition = checked.draft.resolved, checked.draft.prompt, checked.draft.composition
     encoded, report, asset_recipe = checked.encoded, checked.report, checked.recipe
     lap("check")
-    # 6. export
+    # 7. export
     files = None
     if out_dir is not None:
         files = export(encoded.data, _report_document(asset_recipe, composition, report, encoded.quality),
@@ -112,6 +118,10 @@ def _encode_draft(draft: Draft) -> tuple[dict, Encoded]:
     if product is not None and product.cutout is not None:
         # What became of a product photo without alpha: its digest, the matte's confidence, placed or framed.
         asset_recipe["product_cutout"] = {k: v for k, v in product.cutout.items() if k not in ("path", "shadow_path")}
+    guide = guide_record(draft.plan)
+    if guide is not None:
+        # What the generator was given from the plan (the plan itself follows from the request).
+        asset_recipe["plate_guide"] = guide
     if draft.applied:
         asset_recipe["fixes"] = list(draft.applied)
     encoded = encode(draft.pixels, file_type=draft.resolved.file_type, max_kb=draft.resolved.format.max_kb,

@@ -28,51 +28,60 @@ def _vae():
                          latent_channels=4, norm_num_groups=2, sample_size=64)
 
 
-def _unet(**family):
-    """The shared toy UNet shape; `family` adds SD 1.5's or SDXL's conditioning settings."""
+def _unet(in_channels=4, **family):
+    """The shared toy UNet shape; `family` adds SD 1.5's or SDXL's conditioning settings.
+
+    in_channels=9: an inpainting UNet (latents + mask + masked image's latents).
+    """
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=32,
-                                in_channels=4, out_channels=4, norm_num_groups=4,
+                                in_channels=in_channels, out_channels=4, norm_num_groups=4,
                                 down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), **family)
 
 
-def build_sd15(seed: int = 0):
-    """A StableDiffusionPipeline with SD 1.5's component classes at toy size (64 px native)."""
+def build_sd15(seed: int = 0, in_channels: int = 4):
+    """A StableDiffusionPipeline with SD 1.5's component classes at toy size (64 px native).
+
+    in_channels=9: a StableDiffusionInpaintPipeline with a 9-channel UNet, as inpainting checkpoints are saved.
+    """
     import torch
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from diffusers import DDIMScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline
     from transformers import CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
     tokenizer = CLIPTokenizer.from_pretrained(TOKENIZER_DIR)
-    unet = _unet(cross_attention_dim=32, attention_head_dim=4)
+    unet = _unet(in_channels, cross_attention_dim=32, attention_head_dim=4)
     vae = _vae()
     text_encoder = CLIPTextModel(_text_encoder_config(tokenizer))
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               clip_sample=False, set_alpha_to_one=False)
-    return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    kind = StableDiffusionInpaintPipeline if in_channels == 9 else StableDiffusionPipeline
+    return kind(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+                safety_checker=None, feature_extractor=None, requires_safety_checker=False)
 
 
-def build_sdxl(seed: int = 0):
-    """A StableDiffusionXLPipeline (two text encoders, text_time conditioning) at toy size."""
+def build_sdxl(seed: int = 0, in_channels: int = 4):
+    """A StableDiffusionXLPipeline (two text encoders, text_time conditioning) at toy size.
+
+    in_channels=9: a StableDiffusionXLInpaintPipeline with a 9-channel UNet.
+    """
     import torch
-    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLInpaintPipeline, StableDiffusionXLPipeline
     from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     torch.manual_seed(seed)
     tokenizer = CLIPTokenizer.from_pretrained(TOKENIZER_DIR)
-    unet = _unet(attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
+    unet = _unet(in_channels, attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
                  addition_time_embed_dim=8, transformer_layers_per_block=(1, 1),
                  projection_class_embeddings_input_dim=6 * 8 + 32, cross_attention_dim=64)
     config = _text_encoder_config(tokenizer, projection_dim=32)
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                        timestep_spacing="leading", steps_offset=1)
-    return StableDiffusionXLPipeline(vae=_vae(), text_encoder=CLIPTextModel(config),
-                                     text_encoder_2=CLIPTextModelWithProjection(config),
-                                     tokenizer=tokenizer, tokenizer_2=tokenizer, unet=unet, scheduler=scheduler)
+    kind = StableDiffusionXLInpaintPipeline if in_channels == 9 else StableDiffusionXLPipeline
+    return kind(vae=_vae(), text_encoder=CLIPTextModel(config), text_encoder_2=CLIPTextModelWithProjection(config),
+                tokenizer=tokenizer, tokenizer_2=tokenizer, unet=unet, scheduler=scheduler)
 
 
 def save(pipe, folder: Path) -> Path:

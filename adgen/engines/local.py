@@ -78,10 +78,10 @@ class _PlateService:
 
     def _serve(self) -> None:
         while (request := self._requests.get()) is not None:
-            seat, prompt, resolved = request
+            seat, prompt, resolved, layout = request
             try:
                 with self.generating:
-                    answer = ("plate", self._make_plate(prompt, resolved))
+                    answer = ("plate", self._make_plate(prompt, resolved, layout))
             except Exception as exc:  # the worker raises it inside its fix round, and records it
                 answer = ("error", f"{type(exc).__name__}: {exc}")
             self._answers[seat].put(answer)
@@ -108,10 +108,10 @@ def _finish_in_worker(job: Job, out: Path, plate) -> JobResult:
     return finish_asset(job, out, plate, _plate_from_driver if _DRIVER else None)
 
 
-def _plate_from_driver(prompt, resolved):
+def _plate_from_driver(prompt, resolved, layout=None):
     """A fix round's new plate, rendered by the driver's plate service."""
     requests, answer, seat = _DRIVER
-    requests.put((seat, prompt, resolved))
+    requests.put((seat, prompt, resolved, layout))
     kind, value = answer.get()
     if kind == "error":
         raise RuntimeError(f"the driver could not render the plate: {value}")

@@ -94,10 +94,10 @@ class _PlateService:
         self._make_plate = None  # imports torch and loads the model on the first request, if one comes
         self._seeds: list[int] = []
 
-    def render(self, prompt, resolved):
+    def render(self, prompt, resolved, layout=None):
         self._make_plate = self._make_plate or plate_maker(self._cpu_threads)
         self._seeds.append(resolved.seed)
-        return self._make_plate(prompt, resolved)
+        return self._make_plate(prompt, resolved, layout)
 
     def rendered_seeds(self) -> list[int]:
         """The seeds of the plates rendered so far (what a fix round asked for)."""
@@ -109,7 +109,7 @@ def _finish(row: dict, out: str, plate_service) -> dict:
 
     job, plate = pickle.loads(row["payload"])
 
-    def make_plate(prompt, resolved):
-        return ray.get(plate_service.render.remote(prompt, resolved))
+    def make_plate(prompt, resolved, layout=None):
+        return ray.get(plate_service.render.remote(prompt, resolved, layout))
 
     return {"result": pickle.dumps(finish_asset(job, Path(out), plate, make_plate))}

@@ -44,21 +44,24 @@ def render_plates(jobs: list[Job], *, cpu_threads: int) -> list[Image.Image]:
     finishing processes for cores. A GPU ignores it.
     """
     from adgen.generation import generate_many
+    from adgen.plan import plan
     from adgen.prompt import build_prompt
     from adgen.request import resolve
 
     resolved = [resolve(job.request, brand=job.brand) for job in jobs]
+    # The plans are made here, in the driver, so each plate is generated around its product.
+    plans = [plan(r) for r in resolved]
     with _torch_threads(cpu_threads):
-        return generate_many([build_prompt(r) for r in resolved], resolved)
+        return generate_many([build_prompt(r) for r in resolved], resolved, plans)
 
 
 def plate_maker(cpu_threads: int) -> Callable:
     """generation.generate at the plan's torch threads: how a fix round regenerates a plate in a batch."""
     from adgen.generation import generate
 
-    def make_plate(prompt, resolved) -> Image.Image:
+    def make_plate(prompt, resolved, plan=None) -> Image.Image:
         with _torch_threads(cpu_threads):
-            return generate(prompt, resolved)
+            return generate(prompt, resolved, plan)
 
     return make_plate
 

@@ -1,0 +1,189 @@
+"""Generating the plate around the plan: the product's own pixels held, calm ground under the copy.
+
+The generator is given, at the plate's native size: a mask that frees everything but the
+product's silhouette (shrunk by one latent cell, so no product colour is painted outside its
+outline), an init image of the product's own pixels on a neutral grey, and the copy slots as
+an even brand tone. A dedicated 9-channel inpainting UNet reads mask and init through its own
+input channels; a plain 4-channel UNet (adgen-tiny, SD 1.5, SDXL) goes through the same
+inpainting pipelines' latent blending at strength 1.0, so the whole plate is generated and the
+product's latents are put back after every step. Under the copy a step callback pulls the
+latents toward the (noised) brand tone for the first CALM_STEPS of the run, fading out, so the
+plate keeps its light and texture there but little detail (docs/BENCHMARKS.md has the figures).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from adgen.plan import Plan
+
+GUIDE_VERSION = 1            # recorded in the recipe: a new way of guiding is a new plate
+COPY_SPACE_STRENGTH = 0.7    # pull toward the even tone under the copy at the first step, 0-1
+CALM_STEPS = 0.6             # fraction of the steps the pull lasts, fading linearly to 0
+NEUTRAL = (128, 128, 128)    # init outside the product and the copy: never kept (strength 1.0)
+
+
+@dataclass(frozen=True)
+class PlateGuide:
+    """What the generator is given for one plate, at the plate's size."""
+
+    init: Image.Image            # RGB: product pixels, brand tone under the copy, neutral grey elsewhere
+    mask: Image.Image            # L: 255 generate, 0 keep (the product's silhouette)
+    calm: Image.Image            # L: 0-255 how much the copy slots are held to the init's tone
+    copy_strength: float
+
+
+def guide_record(plan: Plan | None) -> dict | None:
+    """What the recipe keeps of the guide: enough to know the plate was (and will be) made the same way."""
+    if plan is None or plan.product_box is None or plan.marketplace:  # marketplace plates are plain white
+        return None
+    mask = hashlib.sha256(plan.product_mask.tobytes() + repr(plan.product_box).encode()).hexdigest()
+    return {"version": GUIDE_VERSION, "plan_sha256": plan.digest(), "mask_sha256": mask,
+            "init": "product-pixels", "copy_space_strength": COPY_SPACE_STRENGTH, "calm_steps": CALM_STEPS,
+            "copy_tone": "#%02x%02x%02x" % plan.copy_tone}
+
+
+def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int) -> PlateGuide:
+    """The plan, drawn at canvas size, then fitted back to the plate (compose cover-fits it the other way)."""
+    canvas = plan.canvas.as_tuple()
+    init = Image.new("RGB", canvas, NEUTRAL)
+    calm = Image.new("L", canvas, 0)
+    draw_init, draw_calm = ImageDraw.Draw(init), ImageDraw.Draw(calm)
+    for _, box in plan.copy_boxes:
+        draw_init.rectangle((box.left, box.top, box.right - 1, box.bottom - 1), fill=plan.copy_tone)
+        draw_calm.rectangle((box.left, box.top, box.right - 1, box.bottom - 1), fill=255)
+    # Soft edges: the calm ground fades into the plate instead of ending on a line.
+    calm = calm.filter(ImageFilter.GaussianBlur(max(2, round(plan.canvas.shortest_side * 0.02))))
+    keep = Image.new("L", canvas, 0)
+    if plan.product_box is not None:
+        corner = plan.product_box.as_tuple()[:2]
+        init.paste(plan.product_pixels.convert("RGB"), corner, plan.product_mask)
+        keep.paste(plan.product_mask.point(lambda a: 255 if a >= 128 else 0), corner)
+    init, calm, keep = (_uncover(init, plate_size, NEUTRAL), _uncover(calm, plate_size, 0),
+                        _uncover(keep, plate_size, 0))
+    # The pipeline cuts the mask at latent resolution (one cell = vae_scale px): only cells wholly
+    # inside the silhouette are kept, so the plate is generated right up to the product's edge and
+    # no product colour is painted outside it (a halo under the cut-out's soft edge).
+    keep = keep.point(lambda a: 255 if a >= 128 else 0).reduce(vae_scale)
+    keep = keep.point(lambda a: 255 if a == 255 else 0).resize(plate_size, Image.Resampling.NEAREST)
+    calm = Image.composite(Image.new("L", plate_size, 0), calm, keep)
+    return PlateGuide(init=init, mask=keep.point(lambda a: 255 - a), calm=calm, copy_strength=COPY_SPACE_STRENGTH)
+
+
+def full_plate_guide(plate_size: tuple[int, int]) -> PlateGuide:
+    """Nothing kept, nothing calmed: how a 9-channel inpainting model makes a plate without a product."""
+    return PlateGuide(init=Image.new("RGB", plate_size, NEUTRAL), mask=Image.new("L", plate_size, 255),
+                      calm=Image.new("L", plate_size, 0), copy_strength=0.0)
+
+
+def _uncover(image: Image.Image, plate_size: tuple[int, int], fill) -> Image.Image:
+    """The inverse of ImageOps.fit(plate, canvas): what the plate must hold where the canvas shows it."""
+    plate_w, plate_h = plate_size
+    scale = max(image.width / plate_w, image.height / plate_h)
+    covered = Image.new(image.mode, (round(plate_w * scale), round(plate_h * scale)), fill)
+    covered.paste(image, ((covered.width - image.width) // 2, (covered.height - image.height) // 2))
+    resample = Image.Resampling.LANCZOS if image.mode == "RGB" else Image.Resampling.BILINEAR
+    return covered.resize(plate_size, resample)
+
+
+def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negatives: list[str | None],
+                  size: tuple[int, int], seeds: list[int], steps: int, guidance: float,
+                  output_type: str = "pil") -> list[Image.Image]:
+    """One inpainting call for a batch of plates, each with its own guide, noise and copy-space pull.
+
+    output_type="latent" returns the final latents instead (the tests read the kept cells there).
+    """
+    import torch
+
+    inpaint = _inpainting(pipe)
+    width, height = size
+    with torch.inference_mode():
+        init_latents = _encode(inpaint, guides, size)
+        calm = _CalmCopySpace(inpaint, guides, seeds, init_latents)
+        if int(inpaint.unet.config.in_channels) == 4:
+            # The init's latents, encoded once: the pipeline takes them as they are (it would encode
+            # the init twice more, for the blend and for a masked image a 4-channel UNet never reads).
+            images = {"image": init_latents, "masked_image_latents": init_latents}
+        else:
+            images = {"image": [g.init for g in guides]}
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        result = inpaint(prompt=prompts, negative_prompt=negatives if any(negatives) else None,
+                         mask_image=[g.mask for g in guides], width=width, height=height, strength=1.0,
+                         num_inference_steps=steps, guidance_scale=guidance, generator=generators,
+                         output_type=output_type, callback_on_step_end=calm if calm.active else None,
+                         callback_on_step_end_tensor_inputs=["latents"], **images)
+    if output_type == "latent":
+        return result.images
+    return [image.convert("RGB") for image in result.images]
+
+
+def _encode(pipe, guides: list[PlateGuide], size: tuple[int, int]):
+    """The inits' latents (the distribution's mode: no noise drawn), scaled as the UNet sees them."""
+    width, height = size
+    pixels = pipe.image_processor.preprocess([g.init for g in guides], height=height, width=width)
+    vae = pipe.vae
+    upcast = bool(getattr(vae.config, "force_upcast", False)) and vae.dtype != pixels.dtype
+    source = vae.float() if upcast else vae
+    latents = source.encode(pixels.to(device=pipe._execution_device, dtype=source.dtype)).latent_dist.mode()
+    if upcast:
+        vae.to(pipe.unet.dtype)
+    return (latents * vae.config.scaling_factor).to(pipe.unet.dtype)
+
+
+_INPAINTING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inpainting(pipe):
+    """The inpainting pipeline over the loaded pipeline's own components (from_pipe: no reload, no copy)."""
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+
+    if isinstance(pipe, (StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline)):
+        return pipe
+    if pipe not in _INPAINTING:
+        kind = StableDiffusionXLInpaintPipeline if hasattr(pipe, "text_encoder_2") else StableDiffusionInpaintPipeline
+        inpaint = kind.from_pipe(pipe)
+        inpaint.set_progress_bar_config(disable=True)
+        _INPAINTING[pipe] = inpaint
+    return _INPAINTING[pipe]
+
+
+class _CalmCopySpace:
+    """A step callback: under the copy, latents pulled toward the init's noised latents, fading out."""
+
+    def __init__(self, pipe, guides: list[PlateGuide], seeds: list[int], init_latents):
+        self.active = any(g.copy_strength > 0 and g.calm.getextrema()[1] > 0 for g in guides)
+        if not self.active:
+            return
+        import torch
+        import torch.nn.functional as F
+
+        self.init = init_latents
+        # A generator of its own, so the plate's own noise is exactly what it would be without the pull.
+        generators = [torch.Generator("cpu").manual_seed(seed ^ 0x5EED) for seed in seeds]
+        self.noise = torch.stack([torch.randn(init_latents.shape[1:], generator=g) for g in generators]
+                                 ).to(init_latents.device, init_latents.dtype)
+        weights = torch.stack([torch.from_numpy(_as_float(g.calm)) * g.copy_strength for g in guides]).unsqueeze(1)
+        self.weights = F.interpolate(weights, size=init_latents.shape[2:], mode="area").to(
+            init_latents.device, init_latents.dtype)
+
+    def __call__(self, pipe, step: int, timestep, kwargs: dict) -> dict:
+        timesteps = pipe.scheduler.timesteps
+        kept = max(1, round(len(timesteps) * CALM_STEPS))
+        if step >= kept:
+            return {}
+        latents = kwargs["latents"]
+        # Where the pipeline is after this step: the next timestep's noise level (none after the last).
+        target = self.init if step + 1 >= len(timesteps) else \
+            pipe.scheduler.add_noise(self.init, self.noise, timesteps[step + 1:step + 2])
+        pull = self.weights * (1 - step / kept)
+        return {"latents": latents + pull * (target.to(latents.dtype) - latents)}
+
+
+def _as_float(image: Image.Image):
+    import numpy as np
+
+    return np.asarray(image, dtype=np.float32) / 255.0

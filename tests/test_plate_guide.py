@@ -1,0 +1,164 @@
+"""Generating the plate around the plan: tiny real SD 1.5 and SDXL pipelines, 4- and 9-channel UNets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from adgen.generation import generate, generate_many, load_pipeline, native_side, plate_size
+from adgen.pipeline import run
+from adgen.plan import plan
+from adgen.plate_guide import guide_record, plate_guide, render_guided
+from adgen.prompt import build_prompt
+from adgen.request import AssetRequest, resolve
+
+FAMILIES = ["sd15_dir", "sdxl_dir", "sd15_inpaint_dir", "sdxl_inpaint_dir"]
+
+
+@pytest.fixture(scope="session")
+def sd15_inpaint_dir(tmp_path_factory, torch_warm):
+    from tiny_pipelines import build_sd15, save
+
+    return save(build_sd15(seed=0, in_channels=9), tmp_path_factory.mktemp("models") / "tiny-sd15-inpaint")
+
+
+@pytest.fixture(scope="session")
+def sdxl_inpaint_dir(tmp_path_factory, torch_warm):
+    from tiny_pipelines import build_sdxl, save
+
+    return save(build_sdxl(seed=0, in_channels=9), tmp_path_factory.mktemp("models") / "tiny-sdxl-inpaint")
+
+
+def request_for(product, model, fmt="ig-square", **extra):
+    return AssetRequest(product=product, brand="northwind", format=fmt, model=str(model), steps=3, **extra)
+
+
+def guided(product, model, fmt="ig-square"):
+    resolved = resolve(request_for(product, model, fmt))
+    pipe = load_pipeline(resolved.model)
+    size = plate_size(native_side(pipe), resolved.format.size, pipe.vae_scale_factor)
+    return resolved, pipe, size, plate_guide(plan(resolved), size, pipe.vae_scale_factor)
+
+
+@pytest.mark.parametrize("family", ["sd15_dir", "sdxl_dir"])
+def test_a_4_channel_unet_keeps_the_products_latents_and_generates_the_rest(request, cold_brew, family):
+    from adgen.plate_guide import _encode
+
+    resolved, pipe, size, guide = guided(cold_brew, request.getfixturevalue(family))
+    latents = render_guided(pipe, [guide], prompts=["a plate"], negatives=[None], size=size, seeds=[resolved.seed],
+                            steps=3, guidance=resolved.guidance, output_type="latent")
+    import torch
+
+    with torch.inference_mode():
+        init = _encode(pipe, [guide], size)
+    scale = pipe.vae_scale_factor
+    keep = np.asarray(guide.mask.resize((size[0] // scale, size[1] // scale), Image.Resampling.NEAREST)) == 0
+    assert keep.sum() > 4, "the product keeps some latent cells"
+    delta = (latents - init).abs()[0].mean(dim=0).numpy()
+    assert delta[keep].max() < 1e-4                      # the product's own latents, untouched
+    assert delta[~keep].mean() > 0.1                     # everything else generated
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_run_generates_around_the_product_and_composes_its_own_pixels(request, cold_brew, family):
+    model = request.getfixturevalue(family)
+    resolved, pipe, size, guide = guided(cold_brew, model)
+    planned = np.asarray(generate(build_prompt(resolved), resolved, plan(resolved)), dtype=float)
+    free = np.asarray(guide.mask) == 255
+    init = np.asarray(guide.init, dtype=float)
+    assert np.abs(planned - init)[free].mean() > 5       # the plate around the product is generated
+    result = run(request_for(cold_brew, model), None)
+    layout = plan(result.request)
+    box = result.composition.layer("product").box
+    assert box == layout.product_box
+    solid = np.asarray(layout.product_mask) == 255
+    placed = np.asarray(result.composition.image.crop(box.as_tuple()))[solid]
+    own = np.asarray(layout.product_pixels.convert("RGB"))[solid]
+    assert np.array_equal(placed, own)                   # the product is never redrawn
+    assert result.timings_ms and "product-pixels" == result_recipe(result)["plate_guide"]["init"]
+
+
+def result_recipe(result):
+    from adgen.pipeline import recipe
+
+    # The recipe run() encodes: recipe() plus what the draft adds; rebuilt as _encode_draft does.
+    from adgen.fixes import Draft
+    from adgen.pipeline import _encode_draft
+
+    draft = Draft(result.request, result.prompt, result.composition.plate, result.composition,
+                  plan=plan(result.request))
+    assert recipe(result.request, result.prompt)["seed"] == result.request.seed
+    return _encode_draft(draft)[0]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_plate_depends_on_the_plan(request, cold_brew, family):
+    """The generator is given the plan: no plan (or another product box) makes another plate."""
+    model = request.getfixturevalue(family)
+    resolved = resolve(request_for(cold_brew, model))
+    prompt = build_prompt(resolved)
+    planned = np.asarray(generate(prompt, resolved, plan(resolved)), dtype=float)
+    other = resolve(request_for(cold_brew, model, fmt="story"))
+    assert planned.shape == (64, 64, 3)
+    unplanned = np.asarray(generate(prompt, resolved), dtype=float)
+    assert np.abs(planned - unplanned).mean() > 1
+    assert plan(other).product_box != plan(resolved).product_box
+
+
+@pytest.mark.parametrize("family", ["sd15_dir", "sdxl_dir"])
+def test_without_a_product_the_plate_is_made_exactly_as_before(request, cold_brew, family):
+    model = request.getfixturevalue(family)
+    resolved = resolve(request_for(cold_brew.model_copy(update={"product_image": None}), model))
+    prompt = build_prompt(resolved)
+    assert plan(resolved).product_box is None
+    assert np.array_equal(np.asarray(generate(prompt, resolved, plan(resolved))), np.asarray(generate(prompt, resolved)))
+    assert guide_record(plan(resolved)) is None
+
+
+def test_a_9_channel_model_makes_a_plate_without_a_product(sd15_inpaint_dir, cold_brew):
+    resolved = resolve(request_for(cold_brew.model_copy(update={"product_image": None}), sd15_inpaint_dir))
+    plate = generate(build_prompt(resolved), resolved)
+    assert plate.size == (64, 64)
+
+
+def test_the_recipe_remakes_the_same_pixels(sd15_dir, cold_brew, tmp_path):
+    first = run(request_for(cold_brew, sd15_dir), tmp_path / "a")
+    again = run(request_for(cold_brew, sd15_dir), tmp_path / "b")
+    import json
+
+    recorded = json.loads(first.files.report.read_text())["recipe"]
+    guide = recorded["plate_guide"]
+    assert guide["plan_sha256"] == plan(first.request).digest()
+    assert guide["copy_space_strength"] > 0 and len(guide["mask_sha256"]) == 64
+    # Remade from the recipe's request fields: the same plate, the same asset.
+    remade = run(AssetRequest(product=recorded["product"], brand=recorded["brand"], format=recorded["format"],
+                              variant=recorded["variant"], seed=recorded["base_seed"], model=str(sd15_dir),
+                              steps=recorded["steps"], guidance=recorded["guidance"]), None)
+    assert np.array_equal(np.asarray(first.composition.plate), np.asarray(again.composition.plate))
+    assert np.array_equal(np.asarray(first.composition.plate), np.asarray(remade.composition.plate))
+
+
+def test_run_plans_before_it_generates_and_generates_with_the_plan(sd15_dir, cold_brew):
+    given = []
+
+    def make_plate(prompt, resolved, layout):
+        given.append(layout)
+        return generate(prompt, resolved, layout)
+
+    result = run(request_for(cold_brew, sd15_dir), None, make_plate=make_plate)
+    assert list(result.timings_ms) == ["resolve", "prompt", "plan", "generate", "compose", "check", "export"]
+    assert given[0].product_box == result.composition.layer("product").box
+
+
+def test_generate_many_takes_the_plans(sd15_dir, cold_brew):
+    requests = [resolve(request_for(cold_brew, sd15_dir, variant=v)) for v in (1, 2)]
+    prompts = [build_prompt(r) for r in requests]
+    plans = [plan(r) for r in requests]
+    planned = generate_many(prompts, requests, plans)
+    unplanned = generate_many(prompts, requests)
+    for a, b in zip(planned, unplanned):
+        assert np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).mean() > 1
+    # A group of one is exactly what generate makes.
+    assert np.array_equal(np.asarray(generate_many(prompts[:1], requests[:1], plans[:1])[0]),
+                          np.asarray(generate(prompts[0], requests[0], plans[0])))
