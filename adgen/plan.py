@@ -32,7 +32,6 @@ class Plan:
     logo_box: Box | None = None
     marks_box: Box | None = None
     marketplace: bool = False
-    copy_tone: tuple[int, int, int] = (128, 128, 128)   # the even brand tone asked for under the copy, RGB
 
     @property
     def base_y(self) -> int | None:
@@ -46,7 +45,7 @@ class Plan:
 
     def digest(self) -> str:
         """sha256 of what the generator is given from the plan: boxes and the product's placed pixels."""
-        digest = hashlib.sha256(repr((self.canvas, self.product_box, self.copy_boxes, self.copy_tone)).encode())
+        digest = hashlib.sha256(repr((self.canvas, self.product_box, self.copy_boxes)).encode())
         if self.product_pixels is not None:
             digest.update(self.product_pixels.tobytes())
         return digest.hexdigest()
@@ -63,16 +62,9 @@ def plan(request: ResolvedRequest) -> Plan:
                        if request.template.slot(name) is not None)
     logo = request.template.slot("logo")
     marks = request.template.slot("marks")
-    return Plan(size, product_box, pixels, copy_boxes=copy_boxes, copy_tone=_copy_tone(request),
+    return Plan(size, product_box, pixels, copy_boxes=copy_boxes,
                 logo_box=logo.box_in(area) if logo else None,
                 marks_box=marks.box_in(area) if marks and request.product.marks else None)
-
-
-def _copy_tone(request: ResolvedRequest) -> tuple[int, int, int]:
-    """The kit's background colour, else its lightest: copy is set on it in the brand's own colours."""
-    colors = request.brand.colors
-    tone = colors.get("background") or max(colors.values(), key=lambda c: sum(c.as_tuple()))
-    return tone.as_tuple()
 
 
 def _product(request: ResolvedRequest, area: Box) -> tuple[Box | None, Image.Image | None]:

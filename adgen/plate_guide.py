@@ -1,14 +1,16 @@
 """Generating the plate around the plan: the product's own pixels held, calm ground under the copy.
 
 The generator is given, at the plate's native size: a mask that frees everything but the
-product's silhouette (shrunk by one latent cell, so no product colour is painted outside its
-outline), an init image of the product's own pixels on a neutral grey, and the copy slots as
-an even brand tone. A dedicated 9-channel inpainting UNet reads mask and init through its own
-input channels; a plain 4-channel UNet (adgen-tiny, SD 1.5, SDXL) goes through the same
-inpainting pipelines' latent blending at strength 1.0, so the whole plate is generated and the
-product's latents are put back after every step. Under the copy a step callback pulls the
-latents toward the (noised) brand tone for the first CALM_STEPS of the run, fading out, so the
-plate keeps its light and texture there but little detail (docs/BENCHMARKS.md has the figures).
+product's silhouette (only latent cells wholly inside it are kept, so no product colour is
+painted outside its outline) and an init image of the product's own pixels on a neutral grey.
+A dedicated 9-channel inpainting UNet reads mask and init through its own input channels; a
+plain 4-channel UNet (adgen-tiny, SD 1.5, SDXL) goes through the same inpainting pipelines'
+latent blending at strength 1.0, so the whole plate is generated and the product's latents are
+put back after every step. Under the copy slots a step callback pulls the latents toward their
+own local mean (a box blur at latent resolution), fading out over the run, so the plate keeps
+its colour and light there but loses fine detail. Pulling toward an even brand tone instead was
+measured and dropped: it greyed the whole plate and raised the detail under the copy
+(docs/BENCHMARKS.md, "Plan before pixels").
 """
 
 from __future__ import annotations
@@ -22,18 +24,18 @@ from PIL import Image, ImageDraw, ImageFilter
 from adgen.plan import Plan
 
 GUIDE_VERSION = 1            # recorded in the recipe: a new way of guiding is a new plate
-COPY_SPACE_STRENGTH = 0.7    # pull toward the even tone under the copy at the first step, 0-1
-CALM_STEPS = 0.6             # fraction of the steps the pull lasts, fading linearly to 0
-NEUTRAL = (128, 128, 128)    # init outside the product and the copy: never kept (strength 1.0)
+COPY_SPACE_STRENGTH = 1.0    # pull toward the local mean under the copy at the first step, 0-1
+CALM_STEPS = 1.0             # fraction of the steps the pull lasts, fading linearly to 0
+NEUTRAL = (128, 128, 128)    # init outside the product: never kept (strength 1.0)
 
 
 @dataclass(frozen=True)
 class PlateGuide:
     """What the generator is given for one plate, at the plate's size."""
 
-    init: Image.Image            # RGB: product pixels, brand tone under the copy, neutral grey elsewhere
+    init: Image.Image            # RGB: the product's own pixels on neutral grey
     mask: Image.Image            # L: 255 generate, 0 keep (the product's silhouette)
-    calm: Image.Image            # L: 0-255 how much the copy slots are held to the init's tone
+    calm: Image.Image            # L: 0-255 how much of the copy-space pull each px gets
     copy_strength: float
 
 
@@ -43,8 +45,8 @@ def guide_record(plan: Plan | None) -> dict | None:
         return None
     mask = hashlib.sha256(plan.product_mask.tobytes() + repr(plan.product_box).encode()).hexdigest()
     return {"version": GUIDE_VERSION, "plan_sha256": plan.digest(), "mask_sha256": mask,
-            "init": "product-pixels", "copy_space_strength": COPY_SPACE_STRENGTH, "calm_steps": CALM_STEPS,
-            "copy_tone": "#%02x%02x%02x" % plan.copy_tone}
+            "init": "product-pixels", "copy_space": "local-mean", "copy_space_strength": COPY_SPACE_STRENGTH,
+            "calm_steps": CALM_STEPS}
 
 
 def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int) -> PlateGuide:
@@ -52,9 +54,8 @@ def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int) -> Plat
     canvas = plan.canvas.as_tuple()
     init = Image.new("RGB", canvas, NEUTRAL)
     calm = Image.new("L", canvas, 0)
-    draw_init, draw_calm = ImageDraw.Draw(init), ImageDraw.Draw(calm)
+    draw_calm = ImageDraw.Draw(calm)
     for _, box in plan.copy_boxes:
-        draw_init.rectangle((box.left, box.top, box.right - 1, box.bottom - 1), fill=plan.copy_tone)
         draw_calm.rectangle((box.left, box.top, box.right - 1, box.bottom - 1), fill=255)
     # Soft edges: the calm ground fades into the plate instead of ending on a line.
     calm = calm.filter(ImageFilter.GaussianBlur(max(2, round(plan.canvas.shortest_side * 0.02))))
@@ -102,11 +103,11 @@ def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negativ
     inpaint = _inpainting(pipe)
     width, height = size
     with torch.inference_mode():
-        init_latents = _encode(inpaint, guides, size)
-        calm = _CalmCopySpace(inpaint, guides, seeds, init_latents)
+        calm = _CalmCopySpace(guides, (height // inpaint.vae_scale_factor, width // inpaint.vae_scale_factor))
         if int(inpaint.unet.config.in_channels) == 4:
             # The init's latents, encoded once: the pipeline takes them as they are (it would encode
-            # the init twice more, for the blend and for a masked image a 4-channel UNet never reads).
+            # the init twice, for the blend and for a masked image a 4-channel UNet never reads).
+            init_latents = _encode(inpaint, guides, size)
             images = {"image": init_latents, "masked_image_latents": init_latents}
         else:
             images = {"image": [g.init for g in guides]}
@@ -152,35 +153,30 @@ def _inpainting(pipe):
 
 
 class _CalmCopySpace:
-    """A step callback: under the copy, latents pulled toward the init's noised latents, fading out."""
+    """A step callback: under the copy, latents pulled toward their own local mean, fading out."""
 
-    def __init__(self, pipe, guides: list[PlateGuide], seeds: list[int], init_latents):
+    def __init__(self, guides: list[PlateGuide], latent_size: tuple[int, int]):
         self.active = any(g.copy_strength > 0 and g.calm.getextrema()[1] > 0 for g in guides)
         if not self.active:
             return
         import torch
         import torch.nn.functional as F
 
-        self.init = init_latents
-        # A generator of its own, so the plate's own noise is exactly what it would be without the pull.
-        generators = [torch.Generator("cpu").manual_seed(seed ^ 0x5EED) for seed in seeds]
-        self.noise = torch.stack([torch.randn(init_latents.shape[1:], generator=g) for g in generators]
-                                 ).to(init_latents.device, init_latents.dtype)
         weights = torch.stack([torch.from_numpy(_as_float(g.calm)) * g.copy_strength for g in guides]).unsqueeze(1)
-        self.weights = F.interpolate(weights, size=init_latents.shape[2:], mode="area").to(
-            init_latents.device, init_latents.dtype)
+        self.weights = F.interpolate(weights, size=latent_size, mode="area")
 
     def __call__(self, pipe, step: int, timestep, kwargs: dict) -> dict:
-        timesteps = pipe.scheduler.timesteps
-        kept = max(1, round(len(timesteps) * CALM_STEPS))
+        import torch.nn.functional as F
+
+        kept = max(1, round(len(pipe.scheduler.timesteps) * CALM_STEPS))
         if step >= kept:
             return {}
         latents = kwargs["latents"]
-        # Where the pipeline is after this step: the next timestep's noise level (none after the last).
-        target = self.init if step + 1 >= len(timesteps) else \
-            pipe.scheduler.add_noise(self.init, self.noise, timesteps[step + 1:step + 2])
-        pull = self.weights * (1 - step / kept)
-        return {"latents": latents + pull * (target.to(latents.dtype) - latents)}
+        # A box blur an eighth of the plate wide: the region keeps its tone and loses its detail.
+        radius = max(1, min(latents.shape[2:]) // 8)
+        local_mean = F.avg_pool2d(latents, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+        pull = self.weights.to(latents.device, latents.dtype) * (1 - step / kept)
+        return {"latents": latents + pull * (local_mean - latents)}
 
 
 def _as_float(image: Image.Image):

@@ -105,3 +105,16 @@ def test_batch_bench_runs_the_real_engine_and_measures_generation_busy(torch_war
     assert result["modes"]["sequential"]["x_rate"] == 1.0
     assert set(result["modes"]) == {"sequential", "batched", "pipelined"}
     assert result["overlap_bound"] >= 1.0 and result["overlap_ratio"] > 0
+
+
+def test_plan_bench_times_both_arms_and_measures_the_copy_space(sd15_dir):
+    """`python -m bench plan` at one repeat on a tiny pipeline: both arms timed, detail measured per arm."""
+    from bench.plan import measure
+
+    result = measure("ig-square", model=str(sd15_dir), product=str(Path(__file__).resolve().parents[1] / "examples"
+                                                                   / "products" / "northwind-cold-brew.yaml"),
+                     steps=2, repeats=1)
+    assert result["plain_s"] > 0 and result["planned_s"] > 0
+    assert result["ratio"] == pytest.approx(result["planned_s"] / result["plain_s"])
+    assert set(result["detail"]) == {"plain", "product_only", "planned"}
+    assert result["detail"]["plain"] != result["detail"]["planned"]
