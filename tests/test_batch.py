@@ -259,7 +259,9 @@ def test_a_workers_fix_round_gets_its_new_plate_from_the_driver(tmp_path, monkey
 
     def counting_maker(cpu_threads):
         make = real_maker(cpu_threads)
-        return lambda prompt, resolved: rendered_in_driver.append(resolved.seed) or make(prompt, resolved)
+        # The plan travels with the request: the new plate is generated around the same product.
+        return lambda prompt, resolved, layout: (rendered_in_driver.append((resolved.seed, layout.product_box))
+                                                 or make(prompt, resolved, layout))
 
     monkeypatch.setattr(local, "render_plates", _text_plate)
     monkeypatch.setattr(local, "plate_maker", counting_maker)
@@ -275,4 +277,5 @@ def test_a_workers_fix_round_gets_its_new_plate_from_the_driver(tmp_path, monkey
     fixes = [attempt["fix"] for attempt in report["attempts"]]
     assert "next-seed" in fixes
     assert rendered_in_driver, "the worker rendered its new plate itself"
-    assert report["recipe"]["seed"] == rendered_in_driver[-1]
+    assert report["recipe"]["seed"] == rendered_in_driver[-1][0]
+    assert rendered_in_driver[-1][1] is not None, "the driver was not given the plan"
