@@ -26,7 +26,7 @@ from adgen.plan import Plan
 GUIDE_VERSION = 1            # recorded in the recipe: a new way of guiding is a new plate
 COPY_SPACE_STRENGTH = 1.0    # pull toward the local mean under the copy at the first step, 0-1
 CALM_STEPS = 1.0             # fraction of the steps the pull lasts, fading linearly to 0
-BLUR_FRACTION = 0.25         # the copy-space pull's box-blur radius, of the plate's long side (bench plan: 1/16, 1/8, 1/4 measured)
+BLUR_FRACTION = 0.25         # box-blur radius of the pull, of the plate's long side (1/16, 1/8, 1/4 measured)
 NEUTRAL = (128, 128, 128)    # init outside the product: never kept (strength 1.0)
 
 
