@@ -46,6 +46,12 @@ class _Asset:
         return [f for f in self.report.get("findings", []) if f.get("outline") and f["status"] != "skip"]
 
     @property
+    def regions(self) -> list[tuple[dict, dict]]:
+        """(finding, region) for every named evidence box a non-skipped finding carries (e.g. product.grounded's bands)."""
+        return [(f, r) for f in self.report.get("findings", []) if f.get("regions") and f["status"] != "skip"
+                for r in f["regions"]]
+
+    @property
     def drawn_findings(self) -> list[dict]:
         """Findings worth a box on the picture: not passes, not skips, with a box."""
         return [f for f in self.report.get("findings", []) if f.get("box") and f["status"] in ("fail", "warn")]
@@ -88,9 +94,14 @@ def _card(asset: _Asset, out_dir: Path, index: int) -> str:
     href = html.escape(asset.image.relative_to(out_dir).as_posix())
     stroke = max(2, round(max(width, height) / 300))
     outlines = "".join(
-        f'<polygon points="{" ".join(f"{x},{y}" for x, y in polygon)}" fill="none" stroke="#0969DA" '
-        f'stroke-width="{stroke}"><title>{html.escape(f["rule"])}: the segmented subject</title></polygon>'
-        for f in asset.outlined_findings[:1] for polygon in f["outline"] if len(polygon) >= 3)
+        f'<polygon points="{" ".join(f"{x},{y}" for x, y in polygon)}" fill="none" stroke="{colour}" '
+        f'stroke-width="{stroke}"><title>{html.escape(title)}</title></polygon>'
+        for f, colour, title in _outlines(asset) for polygon in f["outline"] if len(polygon) >= 3)
+    outlines += "".join(
+        f'<rect x="{b[0]}" y="{b[1]}" width="{b[2] - b[0]}" height="{b[3] - b[1]}" fill="none" '
+        f'stroke="{VERDICT_COLOURS[f["status"]]}" stroke-width="{stroke}" stroke-dasharray="{3 * stroke}">'
+        f'<title>{html.escape(f["rule"] + ": " + r["label"] + " · " + _line(f))}</title></rect>'
+        for f, r in asset.regions for b in [r["box"]])
     rects = outlines + "".join(
         f'<rect x="{b[0]}" y="{b[1]}" width="{b[2] - b[0]}" height="{b[3] - b[1]}" fill="none" '
         f'stroke="{VERDICT_COLOURS[f["status"]]}" stroke-width="{stroke}"><title>{html.escape(_line(f))}</title></rect>'
@@ -107,6 +118,20 @@ def _card(asset: _Asset, out_dir: Path, index: int) -> str:
                         title=html.escape(asset.title), href=href, w=width, h=height, rects=rects, rows=rows,
                         attempts=attempts or "<li>none</li>", report=html.escape(
                             asset.image.with_name(asset.image.stem + ".report.json").relative_to(out_dir).as_posix()))
+
+
+def _outlines(asset: _Asset) -> list[tuple[dict, str, str]]:
+    """Each distinct outline once: a segmented subject (shared by the marketplace rules) in blue, a rule's own
+    evidence (product.halo's ring) in its status colour."""
+    drawn, seen = [], []
+    for finding in asset.outlined_findings:
+        if finding["outline"] in seen:
+            continue
+        seen.append(finding["outline"])
+        own = finding["rule"].startswith("product.")
+        drawn.append((finding, VERDICT_COLOURS[finding["status"]] if own else "#0969DA",
+                      _line(finding) if own else f"{finding['rule']}: the segmented subject"))
+    return drawn
 
 
 def _line(finding: dict) -> str:
@@ -155,10 +180,14 @@ def _thumbnail(asset: _Asset) -> Image.Image:
     scale = THUMB_PX / max(image.size)
     thumb = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(thumb)
-    for finding in asset.outlined_findings[:1]:
+    for finding, colour, _ in _outlines(asset):
         for polygon in finding["outline"]:
             if len(polygon) >= 3:
-                draw.polygon([(round(x * scale), round(y * scale)) for x, y in polygon], outline="#0969DA")
+                draw.polygon([(round(x * scale), round(y * scale)) for x, y in polygon], outline=colour)
+    for finding, region in asset.regions:
+        if finding["status"] in ("fail", "warn"):
+            box = [round(v * scale) for v in region["box"]]
+            draw.rectangle(box, outline=VERDICT_COLOURS[finding["status"]], width=1)
     for finding in asset.drawn_findings:
         box = [round(v * scale) for v in finding["box"]]
         draw.rectangle(box, outline=VERDICT_COLOURS[finding["status"]], width=2)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, copy_rules, format_rules, marketplace_rules,
-                              ocr_rules, palette_rules, provenance_rules, safety_rules, text_rules)
+from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, copy_rules, format_rules, grounding_rules,
+                              marketplace_rules, ocr_rules, palette_rules, provenance_rules, safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
 
@@ -40,6 +40,9 @@ RULES: tuple[Rule, ...] = (
     Rule("brand.logo-clearspace", "error", artwork_rules.logo_clearspace, "nothing inside the logo's clear space"),
     Rule("brand.mark-present", "error", artwork_rules.mark_present, "certification marks' own pixels, allowed marks"),
     Rule("product.fidelity", "error", artwork_rules.product_fidelity, "product region SSIM against the cut-out"),
+    Rule("product.grounded", "error", grounding_rules.grounded,
+         "the product stands on the plate: darker band under its base than beside it (L*)"),
+    Rule("product.halo", "error", grounding_rules.halo, "no halo or fringe in the cut-out's edge ring (dE76)"),
     Rule("product.cutout", "warning", artwork_rules.product_cutout,
          "a product photo without alpha is cut out (else framed, saying why)"),
     Rule("safety.nsfw", "error", safety_rules.nsfw, "no exposed-body detection (nudenet)"),
