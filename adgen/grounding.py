@@ -76,7 +76,12 @@ def ground(canvas: Image.Image, art: Image.Image, origin: tuple[int, int]) -> Gr
 
 
 def estimate_light(plate: np.ndarray, box: Box) -> Light:
-    """Where the plate's brightest region lies against the product's centre, and how much brighter it is."""
+    """The plate's light at the product: how its brightness falls off across the product's rows, and how uneven it is.
+
+    direction: the brightness slope across the product's rows, as the difference over two product
+    widths (30 levels of luma and more: fully from that side); an evenly lit plate gives 0, the
+    shadow then falls straight back. hardness: how much brighter the brightest tenth is than the median.
+    """
     import cv2
 
     height, width = plate.shape[:2]
@@ -84,11 +89,13 @@ def estimate_light(plate: np.ndarray, box: Box) -> Light:
     small = cv2.resize(plate, (max(1, round(width * scale)), max(1, round(height * scale))),
                        interpolation=cv2.INTER_AREA)
     luma = cv2.GaussianBlur(small @ np.float32([0.299, 0.587, 0.114]), (0, 0), 3)
-    p50, p90, p95 = np.percentile(luma, (50, 90, 95))
-    bright = luma >= p90
-    bright_x = (np.nonzero(bright)[1].mean() + 0.5) / luma.shape[1] if bright.any() else 0.5
-    centre_x = (box.left + box.right) / 2 / width
-    direction = float(np.clip((bright_x - centre_x) * 3, -1, 1))
+    p50, p95 = np.percentile(luma, (50, 95))
+    top = int(np.clip(box.top * scale, 0, luma.shape[0] - 1))
+    bottom = int(np.clip(np.ceil(box.bottom * scale), top + 1, luma.shape[0]))
+    columns = luma[top:bottom].mean(axis=0)
+    slope = np.polyfit(np.arange(columns.size, dtype=np.float64), columns, 1)[0] if columns.size > 1 else 0.0
+    across = slope * 2 * max(1.0, box.width * scale)   # luma change over two product widths
+    direction = float(np.clip(across / 30, -1, 1))
     hardness = float(np.clip((p95 - p50) / 60, 0, 1))
     return Light(round(direction, 3), round(hardness, 3))
 

@@ -164,3 +164,23 @@ def test_the_html_report_draws_the_grounding_bands_and_the_halo_ring(tmp_path):
     page = html_path.read_text(encoding="utf-8")
     assert 'x="96" y="158" width="48" height="5"' in page and "under the base" in page and "beside the base" in page
     assert '<polygon points="90,40 150,40 150,160 90,160" fill="none" stroke="#D7263D"' in page
+
+
+def test_copy_space_counts_scrims_and_contrast_fixes_per_100_assets():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.grounding import copy_space_counts
+
+    text = {"kind": "text", "scrim": None, "notes": []}
+    reports = [
+        {"layers": [dict(text, scrim="#1B2A41"), dict(text, scrim="#F2A541", notes=["button #F2A541"])], "attempts": []},
+        {"layers": [text], "attempts": [{"fix": "recolour-or-scrim", "applied": True},
+                                        {"fix": "smaller-file", "applied": True}]},
+        {"layers": [text], "attempts": [{"fix": "recolour-or-scrim", "applied": False}]},
+        {"layers": [], "attempts": []},
+    ]
+    counts = copy_space_counts(reports)
+    assert (counts["scrims"], counts["contrast_fixes"]) == (1, 1)   # the button is its own plate, not a scrim
+    assert counts["scrims_per_100"] == 25.0 and counts["contrast_fixes_per_100"] == 25.0
