@@ -112,7 +112,8 @@ def estimate_gloss(plate: np.ndarray, box: Box, base_y: int) -> float:
     # high-pass would turn that step at the base into a false anti-correlation.
     detail = luma - cv2.GaussianBlur(luma, (0, 0), sigmaX=3, sigmaY=0.1)
     reach = max(4, box.width // 2)
-    columns = np.r_[max(0, box.left - reach):max(0, box.left), min(plate.shape[1], box.right):min(plate.shape[1], box.right + reach)]
+    width = plate.shape[1]
+    columns = np.r_[max(0, box.left - reach):max(0, box.left), min(width, box.right):min(width, box.right + reach)]
     if columns.size < 8:
         return 0.0
     above = detail[base_y - band:base_y, columns][::-1]
