@@ -184,3 +184,17 @@ def test_copy_space_counts_scrims_and_contrast_fixes_per_100_assets():
     counts = copy_space_counts(reports)
     assert (counts["scrims"], counts["contrast_fixes"]) == (1, 1)   # the button is its own plate, not a scrim
     assert counts["scrims_per_100"] == 25.0 and counts["contrast_fixes_per_100"] == 25.0
+
+
+@pytest.mark.parametrize("format_id", ["ig-square", "story", "iab-728x90"])
+def test_every_laid_out_product_is_grounded_without_a_halo(format_id):
+    # compose on the golden tests' gradient plate: both rules pass on what layout makes.
+    from adgen.compliance import RULES, CheckSubject, check
+    from test_layout import laid_out
+
+    request, comp = laid_out("northwind", "en-US", format_id)
+    subject = CheckSubject(image=comp.image, format=request.format, brand=request.brand, composition=comp)
+    report = check(subject, tuple(r for r in RULES if r.id in ("product.grounded", "product.halo")))
+    assert sorted((f.rule, f.status) for f in report.findings) == [("product.grounded", "pass"), ("product.halo", "pass")], \
+        [(f.rule, f.message) for f in report.findings]
+    assert any(note.startswith("grounded: light from the") for note in comp.layer("product").notes)
