@@ -43,6 +43,7 @@ MINIMAL = {
     "marks": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
     "brands": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
     "rules": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
+    "init brand": "test_init_brand.py::test_init_brand_goes_into_the_project_folder_and_is_found_there",
     "keys init-signing": "test_keys_init_signing_needs_no_option",
     "keys create": "test_keys_create_list_and_revoke_need_only_their_arguments",
     "keys list": "test_keys_create_list_and_revoke_need_only_their_arguments",
