@@ -43,6 +43,7 @@ MINIMAL = {
     "marks": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
     "brands": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
     "rules": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
+    "init brand": "test_init_brand.py::test_init_brand_goes_into_the_project_folder_and_is_found_there",
     "keys init-signing": "test_keys_init_signing_needs_no_option",
     "keys create": "test_keys_create_list_and_revoke_need_only_their_arguments",
     "keys list": "test_keys_create_list_and_revoke_need_only_their_arguments",
@@ -84,6 +85,7 @@ def invoke(*args) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_generate_needs_only_brand_and_product(in_tmp):
     """Defaults: ig-square, one variant, seed 0, adgen-tiny at its own steps, into ./out."""
     output = invoke("generate", "--brand", "northwind", "--product", PRODUCT)
@@ -116,12 +118,14 @@ def test_keys_create_list_and_revoke_need_only_their_arguments():
     assert f"revoked {key_id}" in invoke("keys", "revoke", key_id)
 
 
+@pytest.mark.slow
 def test_train_base_with_the_smoke_config(in_tmp):
     """--config is the one addition: the default config is the hour-long run that made adgen-tiny."""
     output = invoke("train", "base", "--config", SMOKE_CONFIG)
     assert (in_tmp / "out" / "adgen-tiny" / "model_index.json").is_file(), output
 
 
+@pytest.mark.slow
 def test_lora_train_needs_only_the_brand(tmp_path, monkeypatch):
     """--steps 2 instead of 300 keeps it cheap; the adapter goes to $ADGEN_LORA, here a temp folder
     (the shared conftest points it at the shipped adapters, which must not be overwritten)."""
