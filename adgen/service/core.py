@@ -15,11 +15,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from adgen.apikeys import KeyCache, get_key
+from adgen.apikeys import KeyCache, ensure_schema, get_key
 from adgen.limits import Limits, RateLimiter
 from adgen.service.bodies import ErrorBody, ErrorDetail, job_document
 from adgen.service.cost import CostGate
 from adgen.service.metrics import ServiceMetrics
+from adgen.service.reviews import ReviewStore
 from adgen.service.store import Job, JobStore
 from adgen.service.worker import Worker
 from adgen.service_db import service_db_path
@@ -64,6 +65,8 @@ class Service:
         self.db = service_db_path(settings.home)
         self.jobs_dir = _private_dir(settings.home / "jobs")
         self.store = JobStore(self.db)
+        self.reviews = ReviewStore(self.db)
+        ensure_schema(self.db)  # an older file's keys get their role column (creator)
         self.metrics = ServiceMetrics(self.store)
         self.rate = RateLimiter(settings.limits.rate_per_minute)
         self.keys = KeyCache(self.db)

@@ -1,0 +1,62 @@
+"""The audit log: append-only, per tenant; who generated, who decided, from which state to which.
+
+Rows are written inside the transaction that makes the change they record (a job accepted, an
+asset recorded, a review decided), so the log and the store cannot disagree after a crash.
+SQLite triggers refuse every UPDATE and DELETE on the table, whoever opens the file: the log
+is never rewritten, only read (export() as CSV or JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import time
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS audit_log (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, at REAL NOT NULL, event TEXT NOT NULL,
+      actor_key TEXT NOT NULL, actor_tenant TEXT NOT NULL, brand TEXT NOT NULL, job_id TEXT NOT NULL,
+      asset_id TEXT, digest TEXT, verdict TEXT, from_state TEXT, to_state TEXT, comment TEXT, reasons TEXT)""",
+    "CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit_log (tenant, seq)",
+    """CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+)
+COLUMNS = ("seq", "at", "event", "actor_key", "actor_tenant", "brand", "job_id", "asset_id", "digest", "verdict",
+           "from_state", "to_state", "comment", "reasons")
+FORMATS = ("json", "csv")
+
+
+def append(conn: sqlite3.Connection, *, tenant: str, event: str, actor_key: str, actor_tenant: str, brand: str,
+           job_id: str, asset_id: str | None = None, digest: str | None = None, verdict: str | None = None,
+           from_state: str | None = None, to_state: str | None = None, comment: str | None = None,
+           reasons: tuple[str, ...] = ()) -> None:
+    """Add one row, in the caller's transaction (conn is inside connect(write=True))."""
+    conn.execute("INSERT INTO audit_log (tenant, at, event, actor_key, actor_tenant, brand, job_id, asset_id, digest,"
+                 " verdict, from_state, to_state, comment, reasons) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (tenant, time.time(), event, actor_key, actor_tenant, brand, job_id, asset_id, digest, verdict,
+                  from_state, to_state, comment, ",".join(reasons)))
+
+
+def rows(conn: sqlite3.Connection, tenant: str) -> list[dict]:
+    """The tenant's log, oldest first, as plain dicts (at: ISO 8601 UTC as well as Unix seconds)."""
+    found = conn.execute("SELECT * FROM audit_log WHERE tenant = ? ORDER BY seq", (tenant,)).fetchall()
+    return [{column: row[column] for column in COLUMNS} | {"when": _iso(row["at"])} for row in found]
+
+
+def export(entries: list[dict], fmt: str) -> str:
+    """The log as `json` (a list of objects) or `csv` (a header row, then one line per entry)."""
+    if fmt == "json":
+        return json.dumps(entries, indent=1)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=("seq", "when", *COLUMNS[2:]), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(entries)
+    return out.getvalue()
+
+
+def _iso(stamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
