@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 
 import pytest
@@ -133,3 +135,28 @@ def test_keys_have_roles_and_an_older_store_is_migrated_to_creators():
     assert authenticate(plaintext).role == "reviewer" and authenticate(plaintext).may_decide
     with pytest.raises(InputError, match="role"):
         create_key(["northwind"], "shop", role="owner")
+
+
+def test_review_cli_lists_decides_and_exports_the_audit_log(made):
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    _, asset_id, creator, reviewer, admin = made
+    runner = CliRunner()
+    listed = runner.invoke(app, ["review", "list", "--key-id", reviewer.id, "--state", "pending"])
+    assert listed.exit_code == 0 and asset_id in listed.output, listed.output
+    bare = runner.invoke(app, ["review", "approve", asset_id, "--reviewer", reviewer.id])  # a warn: no comment
+    assert isinstance(bare.exception, InputError) and bare.exception.field == "comment"
+    by_creator = runner.invoke(app, ["review", "reject", asset_id, "--key-id", creator.id, "--reason", "copy"])
+    assert isinstance(by_creator.exception, InputError) and "creator key cannot decide" in str(by_creator.exception)
+    approved = runner.invoke(app, ["review", "approve", asset_id, "--reviewer", reviewer.id, "--comment", "fine"])
+    assert approved.exit_code == 0 and "approved by " + reviewer.id in approved.output, approved.output
+    withdrawn = runner.invoke(app, ["review", "reject", asset_id, "--key-id", admin.id, "--reason", "legal",
+                                    "--comment", "claim not cleared"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    exported = runner.invoke(app, ["review", "audit", "--key-id", admin.id, "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(exported.output)))
+    assert [(r["event"], r["from_state"], r["to_state"], r["actor_key"]) for r in rows][2:] == [
+        ("asset.reviewed", "pending", "approved", reviewer.id), ("asset.reviewed", "approved", "rejected", admin.id)]
+    assert rows[3]["reasons"] == "legal" and rows[3]["comment"] == "claim not cleared"

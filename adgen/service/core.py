@@ -97,6 +97,26 @@ class Service:
         self.store.webhook_result(job.id, *result)
 
 
+    def review_decided(self, review) -> None:
+        """The asset.reviewed webhook, to the job's callback_url (signed with the creating key's secret)."""
+        job = self.store.get(review.job_id)
+        if job is not None and job.callback_url:
+            threading.Thread(target=self._send_review, args=(job, review), name=f"review-{review.asset_id}",
+                             daemon=True).start()
+
+    def _send_review(self, job: Job, review) -> None:
+        from adgen.service.bodies import review_document
+
+        try:
+            key = get_key(job.key_id, db=self.db)
+            payload = {"type": "asset.reviewed", "review": review_document(review).model_dump(mode="json")}
+            delivered, attempts, outcome = deliver(job.callback_url, payload, key.webhook_secret,
+                                                   self.settings.callbacks)
+            log.info("asset.reviewed %s v%s: %s after %s attempts", review.asset_id, review.version, outcome, attempts)
+        except Exception:  # a webhook must not take a decision down with it; the audit log has it
+            log.exception("review webhook for %s", review.asset_id)
+
+
 # Dependencies on the status-poll path are async: a sync one costs a thread-pool hop per request.
 async def get_service(request: Request) -> Service:
     return request.app.state.service

@@ -133,6 +133,17 @@ def validate(decision: Decision) -> Decision:
     return decision
 
 
+def brand_policy(brand_id: str):
+    """The brand's ReviewPolicy (brand.yaml `review:`); the strict defaults for a kit no longer there."""
+    from adgen.brand import ReviewPolicy, load_brand
+    from adgen.errors import AdgenError
+
+    try:
+        return load_brand(brand_id).review
+    except AdgenError:
+        return ReviewPolicy()
+
+
 def add_pending(conn: sqlite3.Connection, *, asset_id: str, job_id: str, verdict: str, sha256: str) -> None:
     """In the asset's recording transaction: its review row (pending) and the audit entry; once only."""
     job = conn.execute("SELECT tenant, brand, key_id FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -159,7 +170,7 @@ class ReviewStore:
             row = conn.execute("SELECT * FROM reviews WHERE asset_id = ? AND tenant = ?", (asset_id, tenant)).fetchone()
         return _review(row) if row else None
 
-    def decide(self, asset_id: str, key, decision: Decision, policy_for: Callable[[str], object]
+    def decide(self, asset_id: str, key, decision: Decision, policy_for: Callable[[str], object] = brand_policy
                ) -> tuple[Review, bool] | None:
         """Apply the decision: (the review now, replayed); None for no such asset of this tenant.
 

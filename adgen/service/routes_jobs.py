@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from adgen.service.auth import KeyDep
@@ -16,6 +16,7 @@ from adgen.service.bodies import JobAccepted, JobCreate, JobOut, job_document
 from adgen.service.core import ERRORS, ApiError, Service, ServiceDep, require_brand
 from adgen.service.cost import Busy
 from adgen.service.inputs import store_uploaded_image
+from adgen.service.reviews import brand_policy
 from adgen.service.store import IdempotencyConflict, QueueFull
 
 router = APIRouter(tags=["jobs"])
@@ -89,13 +90,23 @@ def get_job(job_id: str, key: KeyDep, service: ServiceDep) -> JobOut:
                                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
                     "description": "The image bytes."},
     304: {"description": "Not modified (If-None-Match matched the ETag)."}})
-async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Request) -> Response:
-    """The asset's bytes, with a strong ETag; If-None-Match answers 304."""
+async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Request,
+                    approved: bool = Query(False, description="Serve it only while approved; 409 naming the "
+                                                              "review state otherwise.")) -> Response:
+    """The asset's bytes, with a strong ETag; If-None-Match answers 304. See docs/review.md for `approved`."""
     asset = service.store.get_asset(asset_id, tenant=key.tenant)
     if asset is None or not Path(asset.image_path).is_file():
         raise ApiError(404, "not_found", "no such asset", field="asset_id", value=asset_id[:64])
+    review = service.reviews.get(asset_id, key.tenant)  # made with the asset, in the same transaction
+    gated = approved or (not key.may_decide and brand_policy(review.brand).required)
+    if gated and review.state != "approved":
+        raise ApiError(409, "not_approved", f"this asset is {review.state}; it is served as approved only after a "
+                       "reviewer approves it", field="approved", value=review.state)
     etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+    # An approval can be withdrawn: an answer given because of one is revalidated, never kept as immutable.
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if gated else "private, max-age=31536000, immutable"}
+    if gated:
+        headers["Adgen-Review"] = f"approved; version={review.version}; by={review.reviewer_key}"
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return FileResponse(asset.image_path, media_type=asset.media_type, headers=headers,
