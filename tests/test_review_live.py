@@ -22,10 +22,12 @@ from live_server import LiveApp
 from PIL import Image
 
 from adgen.apikeys import create_key
+from adgen.provenance import verify_provenance
 from adgen.service import ServiceSettings
 from adgen.service.store import JobStore
 from adgen.service_db import service_db_path
 from adgen.settings import adgen_home
+from adgen.signing import CA_FILE
 from adgen.webhooks import SIGNATURE_HEADER, CallbackPolicy, verify
 
 CALL = 60
@@ -94,9 +96,18 @@ def test_generate_then_approve_then_download_approved(people, sd15_dir, tmp_path
             assert decided.status_code == 200, decided.text
             assert decided.json()["reviewer"] == {"key_id": records["ann"].id, "tenant": "shop"}
             served = client.get(asset["url"], params={"approved": "true"}, headers=keys["creator"])
-            assert served.status_code == 200 and served.content == preview.content
-            assert hashlib.sha256(served.content).hexdigest() == decided.json()["digest"]
-            assert served.headers["Cache-Control"] == "private, no-cache"
+            assert served.status_code == 200 and served.headers["Cache-Control"] == "private, no-cache"
+            assert hashlib.sha256(preview.content).hexdigest() == decided.json()["digest"]
+            with Image.open(io.BytesIO(served.content)) as mine, Image.open(io.BytesIO(preview.content)) as made:
+                assert mine.tobytes() == made.tobytes()  # the same pixels, re-signed with the approval
+            signed = verify_provenance(served.content, "png" if "png" in served.headers["content-type"] else "jpeg",
+                                       trust_anchors=adgen_home() / "keys" / CA_FILE)
+            assert signed.c2pa_state == "Trusted", signed.c2pa_message
+            assert signed.approval["reviewer"] == {"key_id": records["ann"].id, "tenant": "shop"}
+            assert signed.approval["original_sha256"] == decided.json()["digest"]
+            assert {r["rule"] for r in signed.approval["rules"]} == {f["rule"] for f in asset["report"]["findings"]}
+            again = client.get(asset["url"], params={"approved": "true"}, headers=keys["creator"])
+            assert again.content == served.content  # made once per approval
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not any(b'"asset.reviewed"' in body for _, body in receiver.calls):
                 time.sleep(0.1)

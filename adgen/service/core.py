@@ -97,6 +97,13 @@ class Service:
         self.store.webhook_result(job.id, *result)
 
 
+    def approved_file(self, asset, review) -> Path:
+        """The approved export of an asset (signed with the service's C2PA key); review.state is approved."""
+        from adgen.service.reviews import approved_export
+        from adgen.signing import load_or_init_signer
+
+        return approved_export(asset, review, load_or_init_signer(self.settings.home))
+
     def review_decided(self, review) -> None:
         """The asset.reviewed webhook, to the job's callback_url (signed with the creating key's secret)."""
         job = self.store.get(review.job_id)

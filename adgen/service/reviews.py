@@ -144,6 +144,31 @@ def brand_policy(brand_id: str):
         return ReviewPolicy()
 
 
+def approved_export(asset, review: Review, signer) -> Path:
+    """The asset's file re-signed with its approval in the C2PA manifest; made once per approval, then reused.
+
+    The assertion says who approved, when, on which compliance results; the export's own
+    manifest stays inside as the parent ingredient (adgen.provenance.sign_approval).
+    """
+    from adgen.provenance import sign_approval
+    from adgen.settings import write_private
+
+    source = Path(asset.image_path)
+    target = source.with_name(f"{source.stem}.approved-r{review.version}{source.suffix}")
+    if target.is_file():
+        return target
+    approval = {"state": review.state, "asset_id": review.asset_id, "review_version": review.version,
+                "reviewer": {"key_id": review.reviewer_key, "tenant": review.reviewer_tenant},
+                "approved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(review.decided_at)),
+                "comment": review.comment, "generated_by": review.generated_by, "verdict": review.verdict,
+                "original_sha256": review.sha256,
+                "rules": [{"rule": f.get("rule"), "status": f.get("status")} for f in asset.report.get("findings", [])]}
+    data = sign_approval(source.read_bytes(), "jpeg" if asset.media_type == "image/jpeg" else "png", approval,
+                         signer, title=f"{asset.sku}-{asset.format}-v{asset.variant}{source.suffix}")
+    write_private(target, data)
+    return target
+
+
 def add_pending(conn: sqlite3.Connection, *, asset_id: str, job_id: str, verdict: str, sha256: str) -> None:
     """In the asset's recording transaction: its review row (pending) and the audit entry; once only."""
     job = conn.execute("SELECT tenant, brand, key_id FROM jobs WHERE id = ?", (job_id,)).fetchone()

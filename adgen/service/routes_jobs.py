@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from adgen.service.auth import KeyDep
 from adgen.service.bodies import JobAccepted, JobCreate, JobOut, job_document
@@ -102,14 +103,15 @@ async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Re
     if gated and review.state != "approved":
         raise ApiError(409, "not_approved", f"this asset is {review.state}; it is served as approved only after a "
                        "reviewer approves it", field="approved", value=review.state)
-    etag = f'"{asset.etag}"'
-    # An approval can be withdrawn: an answer given because of one is revalidated, never kept as immutable.
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if gated else "private, max-age=31536000, immutable"}
-    if gated:
-        headers["Adgen-Review"] = f"approved; version={review.version}; by={review.reviewer_key}"
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    headers = {"ETag": f'"{asset.etag}"', "Cache-Control": "private, max-age=31536000, immutable"}
+    if gated:  # the approved export, revalidated on each use: an approval can be withdrawn
+        headers = {"ETag": f'"{asset.etag}-r{review.version}"', "Cache-Control": "private, no-cache",
+                   "Adgen-Review": f"approved; version={review.version}; by={review.reviewer_key}"}
+    if headers["ETag"] in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return FileResponse(asset.image_path, media_type=asset.media_type, headers=headers,
+    # Approved: the file re-signed with the approval in its C2PA manifest (made once, off the event loop).
+    path = await run_in_threadpool(service.approved_file, asset, review) if gated else asset.image_path
+    return FileResponse(path, media_type=asset.media_type, headers=headers,
                         filename=f"{asset.sku}-{asset.format}-v{asset.variant}{Path(asset.image_path).suffix}")
 
 
