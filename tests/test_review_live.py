@@ -84,6 +84,7 @@ def test_generate_then_approve_then_download_approved(people, sd15_dir, tmp_path
                            lambda d: d["status"] in ("done", "failed"), timeout=300)
             assert job["status"] == "done", job
             asset = job["assets"][0]
+            assert asset["review_state"] == "pending"
             queue = client.get("/v1/reviews", params={"state": "pending"}, headers=keys["ann"]).json()["reviews"]
             assert [(r["asset_id"], r["state"], r["generated_by"]) for r in queue] == [
                 (asset["id"], "pending", records["creator"].id)]
@@ -95,6 +96,8 @@ def test_generate_then_approve_then_download_approved(people, sd15_dir, tmp_path
                              expected_state="pending")
             assert decided.status_code == 200, decided.text
             assert decided.json()["reviewer"] == {"key_id": records["ann"].id, "tenant": "shop"}
+            job = client.get(accepted["status_url"], headers=keys["creator"]).json()
+            assert job["assets"][0]["review_state"] == "approved"
             served = client.get(asset["url"], params={"approved": "true"}, headers=keys["creator"])
             assert served.status_code == 200 and served.headers["Cache-Control"] == "private, no-cache"
             assert hashlib.sha256(preview.content).hexdigest() == decided.json()["digest"]

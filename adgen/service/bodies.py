@@ -90,6 +90,8 @@ class AssetOut(_Frozen):
     verdict: Literal["pass", "warn", "fail"]
     url: str = Field(description="GET it for the image bytes (same API key).", examples=["/v1/assets/ast_9d1e0b"])
     report: ReportOut
+    review_state: Literal["pending", "approved", "changes_requested", "rejected"] = Field(
+        "pending", description="Review state; decide with POST {url}/review (docs/review.md).")
 
 
 class Progress(_Frozen):
@@ -164,7 +166,8 @@ def job_document(job, assets) -> JobOut:
                if job.webhook_state else None)
     return JobOut(id=job.id, status=job.status, brand=job.brand, progress=Progress(done=len(assets), total=job.total),
                   assets=[AssetOut(id=a.id, sku=a.sku, format=a.format, variant=a.variant, verdict=a.verdict,
-                                   url=f"/v1/assets/{a.id}", report=ReportOut.model_validate(a.report))
+                                   url=f"/v1/assets/{a.id}", report=ReportOut.model_validate(a.report),
+                                   review_state=a.review_state)
                           for a in assets],
                   error=error, webhook=webhook, created_at=job.created_at, updated_at=job.updated_at)
 

@@ -41,6 +41,9 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant, status)",
 )
+# An asset with its review state (the row is made with the asset; LEFT JOIN for a store mid-upgrade).
+ASSET_COLUMNS = ("assets.*, COALESCE(reviews.state, 'pending') AS review_state FROM assets"
+                 " LEFT JOIN reviews ON reviews.asset_id = assets.id")
 # Columns added after the first release: (column, declaration) added to an older file on open.
 ADDED_COLUMNS = (("started_at", "REAL"),)
 
@@ -96,6 +99,7 @@ class Asset:
     etag: str
     report: dict
     seconds: float
+    review_state: str = "pending"  # adgen.service.reviews
 
 
 class JobStore:
@@ -180,17 +184,17 @@ class JobStore:
         """One read for a status poll: the tenant's job and its assets, or None."""
         with connect(self.db, write=False) as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ? AND tenant = ?", (job_id, tenant)).fetchone()
-            rows = conn.execute("SELECT * FROM assets WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
+            rows = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.job_id = ? ORDER BY position", (job_id,)).fetchall()
         return (_job(row), [_asset(r) for r in rows]) if row else None
 
     def assets(self, job_id: str) -> list[Asset]:
         with connect(self.db, write=False) as conn:
-            rows = conn.execute("SELECT * FROM assets WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
+            rows = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.job_id = ? ORDER BY position", (job_id,)).fetchall()
         return [_asset(row) for row in rows]
 
     def get_asset(self, asset_id: str, tenant: str) -> Asset | None:
         with connect(self.db, write=False) as conn:
-            row = conn.execute("SELECT assets.* FROM assets JOIN jobs ON jobs.id = assets.job_id"
+            row = conn.execute(f"SELECT {ASSET_COLUMNS} JOIN jobs ON jobs.id = assets.job_id"
                                " WHERE assets.id = ? AND jobs.tenant = ?", (asset_id, tenant)).fetchone()
         return _asset(row) if row else None
 
@@ -244,7 +248,7 @@ class JobStore:
             if inserted:
                 reviews.add_pending(conn, asset_id=asset_id, job_id=job_id, verdict=verdict, sha256=digest)
             conn.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (time.time(), job_id))
-            row = conn.execute("SELECT * FROM assets WHERE id = ?", (asset_id,)).fetchone()
+            row = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.id = ?", (asset_id,)).fetchone()
         return _asset(row)
 
     def finish(self, job_id: str, status: str, error: str | None = None, error_field: str | None = None) -> None:
@@ -281,4 +285,4 @@ def _job(row) -> Job:
 def _asset(row) -> Asset:
     return Asset(id=row["id"], job_id=row["job_id"], sku=row["sku"], format=row["format"], variant=row["variant"],
                  verdict=row["verdict"], image_path=row["image_path"], media_type=row["media_type"], etag=row["etag"],
-                 report=json.loads(row["report"]), seconds=row["seconds"])
+                 report=json.loads(row["report"]), seconds=row["seconds"], review_state=row["review_state"])
