@@ -218,3 +218,32 @@ def test_a_rejected_asset_is_never_served_as_approved(people, tmp_path):
             assert json.loads(receiver.calls[0][1])["review"]["state"] == "rejected"
     finally:
         receiver.close()
+
+
+def test_a_decisions_callback_cut_short_by_a_restart_is_sent_after_it(people, tmp_path):
+    """The first server's only attempt gets a 500 and it stops before its retry (an hour away); the next sends it."""
+    records, keys = people
+    receiver = Receiver(statuses=(500,))
+    try:
+        slow = CallbackPolicy(allowed_hosts=("127.0.0.1",), attempts=2, first_delay_s=3600)
+        with LiveApp(settings(callbacks=slow)) as live:
+            asset_id = made_asset(live, keys["creator"], tmp_path, callback_url=receiver.url)
+            assert review(live, keys["ann"], asset_id, "rejected", reasons=["copy"],
+                          expected_state="pending").status_code == 200
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not receiver.calls:
+                time.sleep(0.1)
+            assert len(receiver.calls) == 1
+        with LiveApp(settings(callbacks=HOOKS)) as live:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(receiver.calls) < 2:
+                time.sleep(0.1)
+            headers, body = receiver.calls[1]
+            assert verify(body, headers[SIGNATURE_HEADER], records["creator"].webhook_secret)
+            assert json.loads(body)["review"]["state"] == "rejected" and body == receiver.calls[0][1]
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and live.service.reviews.pending_webhooks():
+                time.sleep(0.1)
+            assert live.service.reviews.pending_webhooks() == []
+    finally:
+        receiver.close()

@@ -37,6 +37,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             service.worker.start()
         for job in service.store.pending_webhooks():  # callbacks cut short by a restart
             threading.Thread(target=service.send_callback, args=(job,), daemon=True).start()
+        service.send_review_callbacks()  # asset.reviewed callbacks cut short by a restart
         yield
         service.worker.stop()
 

@@ -66,6 +66,8 @@ class Service:
         self.jobs_dir = _private_dir(settings.home / "jobs")
         self.store = JobStore(self.db)
         self.reviews = ReviewStore(self.db)
+        self._sending: set[tuple[str, int]] = set()  # review callbacks given a sender thread in this process
+        self._sending_lock = threading.Lock()
         ensure_schema(self.db)  # an older file's keys get their role column (creator)
         self.metrics = ServiceMetrics(self.store)
         self.rate = RateLimiter(settings.limits.rate_per_minute)
@@ -104,24 +106,24 @@ class Service:
 
         return approved_export(asset, review, load_or_init_signer(self.settings.home))
 
-    def review_decided(self, review) -> None:
-        """The asset.reviewed webhook, to the job's callback_url (signed with the creating key's secret)."""
-        job = self.store.get(review.job_id)
-        if job is not None and job.callback_url:
-            threading.Thread(target=self._send_review, args=(job, review), name=f"review-{review.asset_id}",
+    def send_review_callbacks(self) -> None:
+        """Send the asset.reviewed callbacks that decisions queued (and any a restart cut short), each once."""
+        for pending in self.reviews.pending_webhooks():
+            with self._sending_lock:  # two decisions at once both scan the queue
+                if (pending["asset_id"], pending["version"]) in self._sending:
+                    continue
+                self._sending.add((pending["asset_id"], pending["version"]))
+            threading.Thread(target=self._send_review, args=(pending,), name=f"review-{pending['asset_id']}",
                              daemon=True).start()
 
-    def _send_review(self, job: Job, review) -> None:
-        from adgen.service.bodies import review_document
-
+    def _send_review(self, pending: dict) -> None:
         try:
-            key = get_key(job.key_id, db=self.db)
-            payload = {"type": "asset.reviewed", "review": review_document(review).model_dump(mode="json")}
-            delivered, attempts, outcome = deliver(job.callback_url, payload, key.webhook_secret,
-                                                   self.settings.callbacks)
-            log.info("asset.reviewed %s v%s: %s after %s attempts", review.asset_id, review.version, outcome, attempts)
-        except Exception:  # a webhook must not take a decision down with it; the audit log has it
-            log.exception("review webhook for %s", review.asset_id)
+            key = get_key(pending["key_id"], db=self.db)
+            result = deliver(pending["callback_url"], pending["payload"], key.webhook_secret, self.settings.callbacks)
+        except Exception as exc:  # recorded, so the callback never shows pending forever
+            log.exception("review callback for %s", pending["asset_id"])
+            result = (False, 0, f"internal error: {type(exc).__name__}")
+        self.reviews.webhook_result(pending["asset_id"], pending["version"], *result)
 
 
 # Dependencies on the status-poll path are async: a sync one costs a thread-pool hop per request.

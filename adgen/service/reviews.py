@@ -5,7 +5,8 @@ one way a state changes, by the rules of check() and the brand's ReviewPolicy (b
 `review:`), with optimistic locking: the caller names the state (or version) it saw, and a
 decision made on a stale view is a ReviewConflict naming the current state. Deciding the same
 thing again with the same key is answered with the earlier decision (idempotent retries). Each
-decision is appended to the audit log in the transaction that makes it.
+decision is appended to the audit log, and its asset.reviewed callback queued, in the
+transaction that makes it.
 
     pending -> approved | changes_requested | rejected
     changes_requested -> approved | rejected
@@ -40,6 +41,11 @@ SCHEMA = (
       version INTEGER NOT NULL, reviewer_key TEXT, reviewer_tenant TEXT, comment TEXT, reasons TEXT NOT NULL,
       decided_at REAL, created_at REAL NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS reviews_by_tenant ON reviews (tenant, state, brand)",
+    # One asset.reviewed callback per decision on a job with a callback_url: written with the decision,
+    # so a restart before it was delivered sends it then (JobStore.pending_webhooks does the same for jobs).
+    """CREATE TABLE IF NOT EXISTS review_webhooks (
+      asset_id TEXT NOT NULL, version INTEGER NOT NULL, job_id TEXT NOT NULL, payload TEXT NOT NULL,
+      state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT, PRIMARY KEY (asset_id, version))""",
 )
 
 
@@ -223,8 +229,23 @@ class ReviewStore:
                          brand=review.brand, job_id=review.job_id, asset_id=asset_id, digest=review.sha256,
                          verdict=review.verdict, from_state=review.state, to_state=decision.decision,
                          comment=comment, reasons=decision.reasons)
-            updated = conn.execute("SELECT * FROM reviews WHERE asset_id = ?", (asset_id,)).fetchone()
-        return _review(updated), False
+            updated = _review(conn.execute("SELECT * FROM reviews WHERE asset_id = ?", (asset_id,)).fetchone())
+            _queue_webhook(conn, updated)
+        return updated, False
+
+    def pending_webhooks(self) -> list[dict]:
+        """asset.reviewed callbacks not yet delivered: asset_id, version, callback_url, key_id, payload."""
+        with connect(self.db, write=False) as conn:
+            rows = conn.execute("SELECT w.asset_id, w.version, w.payload, jobs.callback_url, jobs.key_id"
+                                " FROM review_webhooks AS w JOIN jobs ON jobs.id = w.job_id"
+                                " WHERE w.state = 'pending' ORDER BY w.rowid").fetchall()
+        return [dict(row) | {"payload": json.loads(row["payload"])} for row in rows]
+
+    def webhook_result(self, asset_id: str, version: int, delivered: bool, attempts: int, outcome: str) -> None:
+        with connect(self.db) as conn:
+            conn.execute("UPDATE review_webhooks SET state = ?, attempts = attempts + ?, outcome = ?"
+                         " WHERE asset_id = ? AND version = ?",
+                         ("delivered" if delivered else "failed", attempts, outcome, asset_id, version))
 
     def list(self, tenant: str, *, state: str | None = None, brand: str | None = None,
              brands: tuple[str, ...] = ("*",), limit: int = 500) -> list[Review]:
@@ -244,6 +265,18 @@ class ReviewStore:
     def audit(self, tenant: str) -> list[dict]:
         with connect(self.db, write=False) as conn:
             return audit.rows(conn, tenant)
+
+
+def _queue_webhook(conn: sqlite3.Connection, review: Review) -> None:
+    """In the decision's transaction: its callback, when the job has a callback_url."""
+    from adgen.service.bodies import review_document
+
+    job = conn.execute("SELECT callback_url FROM jobs WHERE id = ?", (review.job_id,)).fetchone()
+    if job is not None and job["callback_url"]:
+        payload = {"type": "asset.reviewed", "review": review_document(review).model_dump(mode="json")}
+        conn.execute("INSERT OR IGNORE INTO review_webhooks (asset_id, version, job_id, payload, state)"
+                     " VALUES (?, ?, ?, ?, 'pending')", (review.asset_id, review.version, review.job_id,
+                                                         json.dumps(payload)))
 
 
 def _review(row) -> Review:

@@ -42,7 +42,7 @@ def review_asset(asset_id: str, body: ReviewCreate, key: KeyDep, service: Servic
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     else:
-        service.review_decided(review)
+        service.send_review_callbacks()
     return review_document(review)
 
 
