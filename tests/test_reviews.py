@@ -160,3 +160,11 @@ def test_review_cli_lists_decides_and_exports_the_audit_log(made):
     assert [(r["event"], r["from_state"], r["to_state"], r["actor_key"]) for r in rows][2:] == [
         ("asset.reviewed", "pending", "approved", reviewer.id), ("asset.reviewed", "approved", "rejected", admin.id)]
     assert rows[3]["reasons"] == "legal" and rows[3]["comment"] == "claim not cleared"
+
+    story = runner.invoke(app, ["review", "audit", "--key-id", admin.id, "--format", "text"]).output.splitlines()
+    assert len(story) == 4 and story[0].endswith(f"key {creator.id} (shop) asked for job job_1 in brand northwind")
+    assert "was made for" in story[1] and "compliance warn" in story[1] and story[1].endswith("it waits for review")
+    assert f"key {reviewer.id} (shop) approved asset {asset_id} (was pending" in story[2]
+    assert story[2].endswith(': "fine"')
+    assert f"key {admin.id} (shop) rejected asset {asset_id} (was approved" in story[3]
+    assert story[3].endswith('for legal: "claim not cleared"')

@@ -72,13 +72,13 @@ def reject(asset_id: str = typer.Argument(..., help="Asset id (ast_...)."), key_
 
 @app.command("audit")
 def audit_command(key_id: str = KEY_ID,
-                  format: str = typer.Option("csv", "--format", help="csv or json.")) -> None:
+                  format: str = typer.Option("csv", "--format", help="csv, json, or text (a sentence each).")) -> None:
     """Print the tenant's audit log (reviewer and admin keys)."""
     from adgen.errors import InputError
     from adgen.service import audit
 
     if format not in audit.FORMATS:
-        raise InputError("format must be csv or json", field="--format", value=format)
+        raise InputError("format must be csv, json or text", field="--format", value=format)
     key = _key(key_id)
     if not key.may_decide:
         raise InputError("the audit log is for reviewer and admin keys", field="--key-id", value=key_id)

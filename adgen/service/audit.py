@@ -27,7 +27,8 @@ SCHEMA = (
 )
 COLUMNS = ("seq", "at", "event", "actor_key", "actor_tenant", "brand", "job_id", "asset_id", "digest", "verdict",
            "from_state", "to_state", "comment", "reasons")
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "text")
+_DONE = {"approved": "approved", "changes_requested": "asked for changes to", "rejected": "rejected"}
 
 
 def append(conn: sqlite3.Connection, *, tenant: str, event: str, actor_key: str, actor_tenant: str, brand: str,
@@ -48,9 +49,11 @@ def rows(conn: sqlite3.Connection, tenant: str) -> list[dict]:
 
 
 def export(entries: list[dict], fmt: str) -> str:
-    """The log as `json` (a list of objects) or `csv` (a header row, then one line per entry)."""
+    """The log as `json` (a list of objects), `csv` (a header row, then a line per entry) or `text` (a sentence each)."""
     if fmt == "json":
         return json.dumps(entries, indent=1)
+    if fmt == "text":
+        return "".join(f"{_sentence(entry)}\n" for entry in entries)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=("seq", "when", *COLUMNS[2:]), extrasaction="ignore")
     writer.writeheader()
@@ -60,3 +63,19 @@ def export(entries: list[dict], fmt: str) -> str:
 
 def _iso(stamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+def _sentence(e: dict) -> str:
+    """One entry as a brand manager reads it: when, who (key and tenant), what, on which file."""
+    who = f"key {e['actor_key']} ({e['actor_tenant']})"
+    when = e["when"].replace("T", " ").replace("Z", " UTC")
+    if e["event"] == "job.created":
+        return f"{when}  {who} asked for job {e['job_id']} in brand {e['brand']}"
+    digest = f"sha256 {e['digest'][:16]}" if e["digest"] else "no digest"
+    if e["event"] == "asset.generated":
+        return (f"{when}  asset {e['asset_id']} was made for {who} (job {e['job_id']}, compliance {e['verdict']}, "
+                f"{digest}); it waits for review")
+    why = f" for {e['reasons'].replace(',', ', ').replace('_', ' ')}" if e["reasons"] else ""
+    said = f': "{e["comment"]}"' if e["comment"] else ""
+    return (f"{when}  {who} {_DONE.get(e['to_state'], e['to_state'])} asset {e['asset_id']} "
+            f"(was {e['from_state'].replace('_', ' ')}, compliance {e['verdict']}, {digest}){why}{said}")

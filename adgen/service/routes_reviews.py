@@ -58,16 +58,18 @@ def list_reviews(key: KeyDep, service: ServiceDep,
     return ReviewList(reviews=[review_document(r) for r in found])
 
 
-@router.get("/v1/audit", responses={**ERRORS, 200: {"content": {"application/json": {}, "text/csv": {}},
+@router.get("/v1/audit", responses={**ERRORS, 200: {"content": {"application/json": {}, "text/csv": {}, "text/plain": {}},
                                                       "description": "The tenant's audit log, oldest first."}})
 def get_audit(key: KeyDep, service: ServiceDep,
-              format: Annotated[Literal[audit.FORMATS], Query(description="json or csv.")] = "json") -> Response:
+              format: Annotated[Literal[audit.FORMATS], Query(description="json, csv, or text (a sentence per entry).")] = "json") -> Response:
     """The tenant's append-only audit log: jobs created, assets generated, every decision (reviewers and admins)."""
     if not key.may_decide:
         raise ApiError(403, "role", "the audit log is for reviewer and admin keys", field="Authorization")
     entries = service.reviews.audit(key.tenant)
     if format == "json":
         return JSONResponse(entries)
+    if format == "text":
+        return Response(audit.export(entries, "text"), media_type="text/plain")
     return Response(audit.export(entries, "csv"), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="adgen-audit.csv"'})
 
