@@ -168,3 +168,19 @@ def test_review_cli_lists_decides_and_exports_the_audit_log(made):
     assert story[2].endswith(': "fine"')
     assert f"key {admin.id} (shop) rejected asset {asset_id} (was approved" in story[3]
     assert story[3].endswith('for legal: "claim not cleared"')
+
+
+def test_the_csv_export_does_not_run_a_comment_as_a_formula_and_keeps_to_the_keys_brands(made):
+    from adgen.service import audit
+
+    reviews, asset_id, creator, reviewer, admin = made
+    reviews.decide(asset_id, reviewer, Decision("approved", comment='=HYPERLINK("http://evil.example","ok")'),
+                   policy())
+    JobStore(service_db_path()).create("job_s", tenant="shop", key_id=creator.id, brand="sakura", request={},
+                                       body_sha256="s", idempotency_key=None, callback_url=None, total=1,
+                                       max_queued=10, max_queued_per_tenant=10)
+    rows = list(csv.DictReader(io.StringIO(audit.export(reviews.audit("shop", reviewer.brands), "csv"))))
+    assert rows[-1]["comment"] == '\'=HYPERLINK("http://evil.example","ok")'
+    assert {r["brand"] for r in rows} == {"northwind"}  # the reviewer's key is for northwind only
+    assert "sakura" in {e["brand"] for e in reviews.audit("shop", admin.brands)}  # the admin's is for every brand
+    assert reviews.audit("shop", reviewer.brands)[-1]["comment"].startswith("=")  # JSON keeps the text as written

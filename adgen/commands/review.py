@@ -82,7 +82,7 @@ def audit_command(key_id: str = KEY_ID,
     key = _key(key_id)
     if not key.may_decide:
         raise InputError("the audit log is for reviewer and admin keys", field="--key-id", value=key_id)
-    typer.echo(audit.export(_store().audit(key.tenant), format), nl=False)
+    typer.echo(audit.export(_store().audit(key.tenant, key.brands), format), nl=False)
 
 
 def _decide(asset_id: str, key_id: str, decision: str, comment, reasons, expected_state) -> None:

@@ -42,9 +42,13 @@ def append(conn: sqlite3.Connection, *, tenant: str, event: str, actor_key: str,
                   from_state, to_state, comment, ",".join(reasons)))
 
 
-def rows(conn: sqlite3.Connection, tenant: str) -> list[dict]:
-    """The tenant's log, oldest first, as plain dicts (at: ISO 8601 UTC as well as Unix seconds)."""
-    found = conn.execute("SELECT * FROM audit_log WHERE tenant = ? ORDER BY seq", (tenant,)).fetchall()
+def rows(conn: sqlite3.Connection, tenant: str, brands: tuple[str, ...] = ("*",)) -> list[dict]:
+    """The tenant's log within these brands, oldest first, as plain dicts (`when`: ISO 8601 UTC of `at`)."""
+    query, args = "SELECT * FROM audit_log WHERE tenant = ?", [tenant]
+    if "*" not in brands:
+        query += f" AND brand IN ({', '.join('?' * len(brands))})"
+        args += list(brands)
+    found = conn.execute(query + " ORDER BY seq", args).fetchall()
     return [{column: row[column] for column in COLUMNS} | {"when": _iso(row["at"])} for row in found]
 
 
@@ -57,8 +61,15 @@ def export(entries: list[dict], fmt: str) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=("seq", "when", *COLUMNS[2:]), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(entries)
+    writer.writerows({name: _cell(value) for name, value in entry.items()} for entry in entries)
     return out.getvalue()
+
+
+def _cell(value):
+    """A reviewer's comment opened in a spreadsheet must not run as a formula (OWASP CSV injection): quote it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _iso(stamp: float) -> str:

@@ -262,9 +262,9 @@ class ReviewStore:
             rows = conn.execute(query + " ORDER BY created_at, asset_id LIMIT ?", (*args, limit)).fetchall()
         return [_review(row) for row in rows]
 
-    def audit(self, tenant: str) -> list[dict]:
+    def audit(self, tenant: str, brands: tuple[str, ...] = ("*",)) -> list[dict]:
         with connect(self.db, write=False) as conn:
-            return audit.rows(conn, tenant)
+            return audit.rows(conn, tenant, brands)
 
 
 def _queue_webhook(conn: sqlite3.Connection, review: Review) -> None:

@@ -62,10 +62,10 @@ def list_reviews(key: KeyDep, service: ServiceDep,
                                                       "description": "The tenant's audit log, oldest first."}})
 def get_audit(key: KeyDep, service: ServiceDep,
               format: Annotated[Literal[audit.FORMATS], Query(description="json, csv, or text (a sentence per entry).")] = "json") -> Response:
-    """The tenant's append-only audit log: jobs created, assets generated, every decision (reviewers and admins)."""
+    """The tenant's append-only audit log within the key's brands: jobs, assets, decisions (reviewers and admins)."""
     if not key.may_decide:
         raise ApiError(403, "role", "the audit log is for reviewer and admin keys", field="Authorization")
-    entries = service.reviews.audit(key.tenant)
+    entries = service.reviews.audit(key.tenant, key.brands)
     if format == "json":
         return JSONResponse(entries)
     if format == "text":
