@@ -17,7 +17,6 @@ from adgen.service.store import JobStore
 from adgen.service_db import service_db_path
 from adgen.settings import adgen_home
 
-STRICT = ReviewPolicy()
 
 
 def policy(**changes):
@@ -135,6 +134,13 @@ def test_keys_have_roles_and_an_older_store_is_migrated_to_creators():
     assert authenticate(plaintext).role == "reviewer" and authenticate(plaintext).may_decide
     with pytest.raises(InputError, match="role"):
         create_key(["northwind"], "shop", role="owner")
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    made = CliRunner().invoke(app, ["keys", "create", "--brands", "northwind", "--name", "shop", "--role", "admin"])
+    assert made.exit_code == 0 and "role:           admin" in made.output, made.output
+    assert authenticate(made.output.strip().splitlines()[-1]).role == "admin"
 
 
 def test_review_cli_lists_decides_and_exports_the_audit_log(made):

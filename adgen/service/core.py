@@ -98,7 +98,6 @@ class Service:
             result = (False, 0, f"internal error: {type(exc).__name__}")
         self.store.webhook_result(job.id, *result)
 
-
     def approved_file(self, asset, review) -> Path:
         """The approved export of an asset (signed with the service's C2PA key); review.state is approved."""
         from adgen.service.reviews import approved_export
