@@ -136,6 +136,14 @@ def test_four_eyes_and_roles(people, tmp_path):
         refused = review(live, keys["ann"], own, "approved", expected_state="pending")
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "four_eyes"
         assert review(live, keys["bob"], own, "approved", expected_state="pending").status_code == 200
+        approved = httpx.get(f"{live.url}/v1/assets/{own}", params={"approved": "true"}, headers=keys["creator"],
+                             timeout=CALL)  # an export with no manifest of its own is signed too
+        assert approved.status_code == 200 and approved.headers["Adgen-Review"].endswith(f"by={records['bob'].id}")
+        sakura_only, plaintext = create_key(["sakura"], "shop", role="reviewer")
+        elsewhere = review(live, bearer(plaintext), own, "rejected", reasons=["legal"], expected_state="approved")
+        assert elsewhere.status_code == 403 and elsewhere.json()["error"]["code"] == "forbidden"
+        assert httpx.get(live.url + "/v1/reviews", headers=bearer(plaintext)).json() == {"reviews": []}
+        assert 'adgen_assets_by_review{state="approved"} 1.0' in httpx.get(live.url + "/metrics").text
         assert httpx.get(live.url + "/v1/audit", headers=keys["creator"]).status_code == 403
         unlocked = review(live, keys["bob"], own, "rejected", reasons=["legal"])  # no expected state, no If-Match
         assert unlocked.status_code == 428

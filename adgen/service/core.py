@@ -69,7 +69,7 @@ class Service:
         self._sending: set[tuple[str, int]] = set()  # review callbacks given a sender thread in this process
         self._sending_lock = threading.Lock()
         ensure_schema(self.db)  # an older file's keys get their role column (creator)
-        self.metrics = ServiceMetrics(self.store)
+        self.metrics = ServiceMetrics(self.store, self.reviews)
         self.rate = RateLimiter(settings.limits.rate_per_minute)
         self.keys = KeyCache(self.db)
         self.heavy = CostGate(settings.limits.heavy_slots, wait_s=settings.limits.heavy_wait_s)

@@ -262,6 +262,12 @@ class ReviewStore:
             rows = conn.execute(query + " ORDER BY created_at, asset_id LIMIT ?", (*args, limit)).fetchall()
         return [_review(row) for row in rows]
 
+    def counts_by_state(self) -> dict[str, int]:
+        """Assets per review state over every tenant (for /metrics: no tenant data)."""
+        with connect(self.db, write=False) as conn:
+            rows = conn.execute("SELECT state, COUNT(*) FROM reviews GROUP BY state").fetchall()
+        return {state: 0 for state in STATES} | {row[0]: row[1] for row in rows}
+
     def audit(self, tenant: str, brands: tuple[str, ...] = ("*",)) -> list[dict]:
         with connect(self.db, write=False) as conn:
             return audit.rows(conn, tenant, brands)
