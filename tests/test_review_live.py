@@ -121,8 +121,14 @@ def test_generate_then_approve_then_download_approved(people, sd15_dir, tmp_path
                                                              headers=keys["admin"]).text)))
             assert [(e["event"], e["actor_key"], e["to_state"]) for e in log] == [
                 ("job.created", records["creator"].id, ""), ("asset.generated", records["creator"].id, "pending"),
-                ("asset.reviewed", records["ann"].id, "approved")]
+                ("asset.reviewed", records["ann"].id, "approved"),
+                ("asset.exported", records["creator"].id, "approved")]  # taken twice, the same file: one entry
             assert log[2]["digest"] == decided.json()["digest"] and log[2]["comment"].startswith("on brand")
+            assert log[3]["digest"] == hashlib.sha256(served.content).hexdigest()
+            story = client.get("/v1/audit", params={"format": "text"}, headers=keys["ann"]).text.splitlines()
+            assert story[-1].endswith(f"key {records['creator'].id} (shop) took the approved export of asset "
+                                      f"{asset['id']} (approval r2 by key {records['ann'].id}, "
+                                      f"sha256 {log[3]['digest'][:16]})")
     finally:
         receiver.close()
 

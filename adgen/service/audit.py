@@ -86,6 +86,8 @@ def _sentence(e: dict) -> str:
     if e["event"] == "asset.generated":
         return (f"{when}  asset {e['asset_id']} was made for {who} (job {e['job_id']}, compliance {e['verdict']}, "
                 f"{digest}); it waits for review")
+    if e["event"] == "asset.exported":
+        return f"{when}  {who} took the approved export of asset {e['asset_id']} ({e['comment']}, {digest})"
     why = f" for {e['reasons'].replace(',', ', ').replace('_', ' ')}" if e["reasons"] else ""
     said = f': "{e["comment"]}"' if e["comment"] else ""
     return (f"{when}  {who} {_DONE.get(e['to_state'], e['to_state'])} asset {e['asset_id']} "

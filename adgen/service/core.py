@@ -98,12 +98,16 @@ class Service:
             result = (False, 0, f"internal error: {type(exc).__name__}")
         self.store.webhook_result(job.id, *result)
 
-    def approved_file(self, asset, review) -> Path:
-        """The approved export of an asset (signed with the service's C2PA key); review.state is approved."""
+    def approved_file(self, asset, review, key) -> Path:
+        """The approved export (signed with the service's C2PA key), audited as taken by `key`; the state is approved."""
+        import hashlib
+
         from adgen.service.reviews import approved_export
         from adgen.signing import load_or_init_signer
 
-        return approved_export(asset, review, load_or_init_signer(self.settings.home))
+        path = approved_export(asset, review, load_or_init_signer(self.settings.home))
+        self.reviews.record_export(review, key, hashlib.sha256(path.read_bytes()).hexdigest())
+        return path
 
     def send_review_callbacks(self) -> None:
         """Send the asset.reviewed callbacks that decisions queued (and any a restart cut short), each once."""

@@ -262,6 +262,22 @@ class ReviewStore:
             rows = conn.execute(query + " ORDER BY created_at, asset_id LIMIT ?", (*args, limit)).fetchall()
         return [_review(row) for row in rows]
 
+    def record_export(self, review: Review, key, digest: str) -> None:
+        """Audit that this key took the approved export (digest: its SHA-256), once per key and export."""
+        with connect(self.db, write=False) as conn:
+            if conn.execute("SELECT 1 FROM audit_log WHERE tenant = ? AND event = 'asset.exported' AND asset_id = ?"
+                            " AND actor_key = ? AND digest = ?", (review.tenant, review.asset_id, key.id, digest)
+                            ).fetchone():
+                return  # the common case, a repeat download, costs no write
+        with connect(self.db) as conn:
+            if not conn.execute("SELECT 1 FROM audit_log WHERE tenant = ? AND event = 'asset.exported'"
+                                " AND asset_id = ? AND actor_key = ? AND digest = ?",
+                                (review.tenant, review.asset_id, key.id, digest)).fetchone():
+                audit.append(conn, tenant=review.tenant, event="asset.exported", actor_key=key.id,
+                             actor_tenant=key.tenant, brand=review.brand, job_id=review.job_id,
+                             asset_id=review.asset_id, digest=digest, verdict=review.verdict, from_state=review.state,
+                             to_state=review.state, comment=f"approval r{review.version} by key {review.reviewer_key}")
+
     def counts_by_state(self) -> dict[str, int]:
         """Assets per review state over every tenant (for /metrics: no tenant data)."""
         with connect(self.db, write=False) as conn:

@@ -110,7 +110,7 @@ async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Re
     if headers["ETag"] in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     # Approved: the file re-signed with the approval in its C2PA manifest (made once, off the event loop).
-    path = await run_in_threadpool(service.approved_file, asset, review) if gated else asset.image_path
+    path = await run_in_threadpool(service.approved_file, asset, review, key) if gated else asset.image_path
     return FileResponse(path, media_type=asset.media_type, headers=headers,
                         filename=f"{asset.sku}-{asset.format}-v{asset.variant}{Path(asset.image_path).suffix}")
 
