@@ -197,6 +197,9 @@ def test_a_restart_in_the_middle_loses_nothing(people, tmp_path):
         queue = httpx.get(live.url + "/v1/reviews", headers=keys["bob"], timeout=CALL).json()["reviews"]
         assert [(r["state"], r["reasons"], r["comment"]) for r in queue] == [
             ("changes_requested", ["copy"], "headline says cold brew twice")]
+        for bad in ({"limit": 0}, {"state": "published"}):
+            refused = httpx.get(live.url + "/v1/reviews", params=bad, headers=keys["bob"], timeout=CALL)
+            assert refused.status_code == 422 and refused.json()["error"]["field"] == next(iter(bad))
         stale = httpx.post(f"{live.url}/v1/assets/{asset_id}/review", headers={**keys["bob"], "If-Match": '"r1"'},
                            json={"decision": "approved"}, timeout=CALL)
         assert stale.status_code == 409 and stale.json()["error"]["value"] == "changes_requested"

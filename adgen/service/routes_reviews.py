@@ -49,12 +49,13 @@ def review_asset(asset_id: str, body: ReviewCreate, key: KeyDep, service: Servic
 @router.get("/v1/reviews", response_model=ReviewList, responses=ERRORS)
 def list_reviews(key: KeyDep, service: ServiceDep,
                  state: Annotated[Literal[STATES] | None, Query(description="Only this state.")] = None,
-                 brand: Annotated[str | None, Query(max_length=64, description="Only this brand.")] = None
+                 brand: Annotated[str | None, Query(max_length=64, description="Only this brand.")] = None,
+                 limit: Annotated[int, Query(ge=1, le=500, description="At most this many, oldest first.")] = 100
                  ) -> ReviewList:
     """The tenant's assets with their review state, oldest first, within the key's brands (the review queue)."""
     if brand:
         require_brand(key, brand)
-    found = service.reviews.list(key.tenant, state=state, brand=brand, brands=key.brands)
+    found = service.reviews.list(key.tenant, state=state, brand=brand, brands=key.brands, limit=limit)
     return ReviewList(reviews=[review_document(r) for r in found])
 
 
