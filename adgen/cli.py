@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, init, keys, rules
+from adgen.commands import apikeys, init, keys, review, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.serve import serve
@@ -28,6 +28,7 @@ err_console = Console(stderr=True)
 # imports (torch, gradio, uvicorn) happen inside the commands.
 app.add_typer(apikeys.register(keys.app), name="keys")
 app.add_typer(rules.app, name="rules")
+app.add_typer(review.app, name="review")
 app.add_typer(train_app, name="train")
 app.add_typer(lora_app, name="lora")
 app.add_typer(init.app, name="init")
