@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, keys, rules
+from adgen.commands import apikeys, kb, keys, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
@@ -26,6 +26,7 @@ err_console = Console(stderr=True)
 # imports (torch, gradio, uvicorn) happen inside the commands.
 app.add_typer(apikeys.register(keys.app), name="keys")
 app.add_typer(rules.app, name="rules")
+app.add_typer(kb.app, name="kb")
 app.add_typer(train_app, name="train")
 app.add_typer(lora_app, name="lora")
 

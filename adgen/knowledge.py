@@ -1,0 +1,184 @@
+"""Brand knowledge base: guideline, claim-evidence and copy-history passages, embedded and searched.
+
+One SQLite file per tenant and brand, $ADGEN_HOME/kb/<tenant>/<brand>.sqlite (the CLI's tenant
+is "local"). Vectors are float32 blobs in the same rows and search is numpy brute force over
+them: the standard library's sqlite3 here cannot load extensions (sqlite-vec), and at 10 k
+passages a matrix product answers in milliseconds (bench/knowledge.py, docs/knowledge.md).
+A passage's score blends the dense cosine with a character-bigram overlap (adgen.kb_embed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from adgen.errors import InputError, NotFoundError
+from adgen.kb_embed import DEFAULT_EMBEDDER, blend, embed, lexical_score
+from adgen.kb_ingest import KINDS, Passage, passages_of
+from adgen.settings import adgen_home, create_private_file, private_dir
+
+LOCAL_TENANT = "local"
+RERANK = 50  # the lexical score is computed for this many best dense candidates, not every passage
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SCHEMA = """CREATE TABLE IF NOT EXISTS passages (
+  id INTEGER PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, page INTEGER, heading TEXT,
+  text TEXT NOT NULL, hash TEXT NOT NULL, embedder TEXT NOT NULL, vector BLOB NOT NULL,
+  UNIQUE (source, hash))"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a stored passage and its score (0-1, higher is closer)."""
+
+    passage: Passage
+    score: float
+
+    def as_dict(self) -> dict:
+        p = self.passage
+        return {"score": round(self.score, 4), "source": p.source, "page": p.page, "heading": p.heading,
+                "kind": p.kind, "text": p.text}
+
+
+@dataclass(frozen=True)
+class Added:
+    files: int
+    added: int    # passages embedded and stored
+    kept: int     # passages unchanged since the file was last added
+    removed: int  # passages the new version of a file no longer has
+
+
+def kb_path(tenant: str, brand_id: str) -> Path:
+    """Where a tenant's knowledge for one brand lives (the folder names are made path-safe)."""
+    return adgen_home() / "kb" / _safe(tenant) / f"{_safe(brand_id)}.sqlite"
+
+
+def existing(tenant: str, brand_id: str) -> KnowledgeBase | None:
+    """The brand's knowledge base when one has passages; None leaves everything as it was without one."""
+    if not kb_path(tenant, brand_id).is_file():
+        return None
+    kb = KnowledgeBase(tenant, brand_id)
+    return kb if kb.count() else None
+
+
+class KnowledgeBase:
+    """One tenant's knowledge for one brand (the brand is checked by the caller: load_brand)."""
+
+    def __init__(self, tenant: str, brand_id: str, *, embedder: str = DEFAULT_EMBEDDER):
+        self.tenant, self.brand_id, self.embedder = tenant, brand_id, embedder
+        self.path = kb_path(tenant, brand_id)
+
+    def add(self, paths: list[Path], kind: str) -> Added:
+        """Add files (re-adding a file replaces only its changed passages); all are parsed before any is stored."""
+        files = []
+        for path in map(Path, paths):
+            if not path.is_file():
+                raise NotFoundError("no such file", file=str(path))
+            files.append((path.name, path.read_bytes()))
+        return self.add_bytes(files, kind)
+
+    def add_bytes(self, files: list[tuple[str, bytes]], kind: str) -> Added:
+        """(file name, bytes) pairs: the HTTP upload's way in. One transaction: all stored or none."""
+        names = [name for name, _ in files]
+        if len(set(names)) != len(names):
+            raise InputError("two files with the same name", field="files", value=sorted(names))
+        parsed = [(name, _unique(passages_of(data, name, kind))) for name, data in files]  # raises before writing
+        added = kept = removed = 0
+        with closing(self._connect()) as db, db:
+            for name, passages in parsed:
+                old = dict(db.execute("SELECT hash, id FROM passages WHERE source = ?", (name,)).fetchall())
+                new = [p for p in passages if p.hash not in old]
+                gone = set(old) - {p.hash for p in passages}
+                vectors = embed([p.text for p in new], is_query=False, embedder=self.embedder)
+                db.executemany("DELETE FROM passages WHERE id = ?", [(old[h],) for h in gone])
+                db.executemany("INSERT INTO passages (source, kind, page, heading, text, hash, embedder, vector) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               [(p.source, p.kind, p.page, p.heading, p.text, p.hash, self.embedder, v.tobytes())
+                                for p, v in zip(new, vectors)])
+                # A file re-added under another kind keeps its unchanged passages, now of that kind.
+                db.execute("UPDATE passages SET kind = ? WHERE source = ?", (kind, name))
+                added, kept, removed = added + len(new), kept + len(passages) - len(new), removed + len(gone)
+        return Added(files=len(parsed), added=added, kept=kept, removed=removed)
+
+    def sources(self) -> list[dict]:
+        """Each stored file: name, kind, passages, pages."""
+        if not self.path.is_file():
+            return []
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT source, kind, COUNT(*), COUNT(DISTINCT page) FROM passages "
+                              "GROUP BY source, kind ORDER BY source").fetchall()
+        return [{"source": s, "kind": k, "passages": n, "pages": pages or None} for s, k, n, pages in rows]
+
+    def remove(self, source: str) -> int:
+        """Delete one file's passages; the number removed. An unknown file is an error naming it."""
+        with closing(self._connect()) as db, db:
+            count = db.execute("DELETE FROM passages WHERE source = ?", (source,)).rowcount
+        if not count:
+            raise NotFoundError("no such file in the knowledge base", file=source, hint=f"brand {self.brand_id}")
+        return count
+
+    def count(self) -> int:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def search(self, query: str, *, k: int = 5, kind: str | None = None) -> list[Hit]:
+        """The k passages closest to the query, best first; `kind` limits them to one kind."""
+        if kind is not None and kind not in KINDS:
+            raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind", value=kind)
+        if not query.strip():
+            raise InputError("the query is empty", field="query", value=query)
+        if not self.path.is_file():
+            return []
+        return self.nearest(embed([query], is_query=True, embedder=self.embedder)[0], query, k=k, kind=kind)
+
+    def nearest(self, vector: np.ndarray, query: str, *, k: int = 5, kind: str | None = None) -> list[Hit]:
+        """search() after the query is embedded: brute force over the stored vectors, the best reranked."""
+        where, args = ("WHERE embedder = ?", [self.embedder]) if kind is None else \
+            ("WHERE embedder = ? AND kind = ?", [self.embedder, kind])
+        with closing(self._connect()) as db:
+            rows = db.execute(f"SELECT id, vector FROM passages {where}", args).fetchall()  # noqa: S608 - fixed text
+            if not rows:
+                return []
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            matrix = np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float32).reshape(len(rows), -1)
+            dense = matrix @ vector
+            top = np.argpartition(-dense, min(len(dense), max(k, RERANK)) - 1)[:max(k, RERANK)]
+            chosen = {int(ids[i]): float(dense[i]) for i in top}
+            marks = ",".join("?" * len(chosen))
+            found = {r[0]: Passage(*r[1:]) for r in db.execute(
+                f"SELECT id, source, kind, page, heading, text, hash FROM passages WHERE id IN ({marks})",  # noqa: S608
+                list(chosen))}
+        hits = [Hit(found[i], float(blend(d, lexical_score(query, found[i].text)))) for i, d in chosen.items()]
+        return sorted(hits, key=lambda h: -h.score)[:k]
+
+    def insert_raw(self, rows: list[tuple]) -> None:
+        """(source, kind, page, heading, text, hash, vector) rows as they are: for benchmarks of the store."""
+        with closing(self._connect()) as db, db:
+            db.executemany("INSERT INTO passages (source, kind, page, heading, text, hash, embedder, vector) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(*r[:6], self.embedder, np.asarray(r[6], dtype=np.float32).tobytes()) for r in rows])
+
+    def _connect(self) -> sqlite3.Connection:
+        private_dir(self.path.parent)
+        create_private_file(self.path)
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(_SCHEMA)
+        return db
+
+
+def _unique(passages: list[Passage]) -> list[Passage]:
+    """One passage per hash: the same paragraph twice under one heading is stored once."""
+    return list({p.hash: p for p in passages}.values())
+
+
+def _safe(name: str) -> str:
+    """A folder or file name from a tenant or brand id: as it is when path-safe, else a hash of it."""
+    if _SAFE_NAME.fullmatch(name) and name not in (".", ".."):
+        return name
+    return "h-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]

@@ -1,0 +1,156 @@
+"""Brand knowledge base: ingest by headings and pages, re-adding replaces only what changed, bad files named."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from adgen.errors import InputError, NotFoundError
+from adgen.kb_ingest import passages_of
+from adgen.knowledge import KnowledgeBase, existing, kb_path
+
+BOOK = """# Logo
+
+Keep the logo in the top left corner with clear space of a quarter of its height.
+
+# Words
+
+Never call the coffee "the cheapest". Say "cold brew", never "iced coffee".
+
+- Headlines are sentence case.
+- No exclamation marks.
+"""
+
+
+def text_pdf(pages: list[list[str]]) -> bytes:
+    """A real PDF with a text layer: one Helvetica line per string, one page per list."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({NameObject("/Type"): NameObject("/Font"),
+                                                NameObject("/Subtype"): NameObject("/Type1"),
+                                                NameObject("/BaseFont"): NameObject("/Helvetica")}))
+    for lines in pages:
+        page = writer.add_blank_page(612, 792)
+        stream = DecodedStreamObject()
+        stream.set_data("".join(f"BT /F1 12 Tf 72 {720 - 20 * i} Td ({line}) Tj ET\n"
+                                for i, line in enumerate(lines)).encode("latin-1"))
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_markdown_passages_follow_headings_and_list_items():
+    passages = passages_of(BOOK.encode(), "book.md", "guideline")
+    assert [(p.heading, p.text[:20]) for p in passages] == [
+        ("Logo", "Keep the logo in the"), ("Words", "Never call the coffe"),
+        ("Words", "Headlines are senten"), ("Words", "No exclamation marks")]
+    assert all(p.source == "book.md" and p.page is None and len(p.hash) == 64 for p in passages)
+
+
+def test_html_sections_and_pdf_pages():
+    html = b"<html><style>p{}</style><h1>Colour</h1><p>Navy on cream.</p><h2>Type</h2><p>Noto Sans.</p></html>"
+    assert [(p.heading, p.text) for p in passages_of(html, "book.html", "guideline")] == [
+        ("Colour", "Navy on cream."), ("Type", "Noto Sans.")]
+    pdf = text_pdf([["Cold brew is steeped for 18 hours."], ["Beans are roasted in small batches."]])
+    assert [(p.page, p.text) for p in passages_of(pdf, "evidence.pdf", "claim-evidence")] == [
+        (1, "Cold brew is steeped for 18 hours."), (2, "Beans are roasted in small batches.")]
+
+
+def _scanned_pdf() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (200, 100), "white").save(out, "PDF")
+    return out.getvalue()
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([["secret"]]))))
+    writer.encrypt("password")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("empty.md", b"  \n", "the file is empty"),
+    ("scan.pdf", _scanned_pdf(), "no text layer"),
+    ("locked.pdf", _encrypted_pdf(), "encrypted"),
+    ("slides.pptx", b"PK..", "unsupported file type"),
+])
+def test_bad_files_are_named(name, data, message):
+    with pytest.raises(InputError) as caught:
+        passages_of(data, name, "guideline")
+    assert name in str(caught.value) and message in str(caught.value)
+
+
+def test_readding_a_changed_file_replaces_only_what_changed(tmp_path):
+    book = tmp_path / "book.md"
+    book.write_text(BOOK, encoding="utf-8")
+    kb = KnowledgeBase("local", "northwind")
+    assert vars(kb.add([book], "guideline")) == {"files": 1, "added": 4, "kept": 0, "removed": 0}
+    book.write_text(BOOK.replace("No exclamation marks.", "One exclamation mark at most."), encoding="utf-8")
+    assert vars(kb.add([book], "guideline")) == {"files": 1, "added": 1, "kept": 3, "removed": 1}
+    assert kb.sources() == [{"source": "book.md", "kind": "guideline", "passages": 4, "pages": None}]
+    hit = kb.search("how many exclamation marks may a headline have?", k=1)[0]
+    assert hit.passage.text == "One exclamation mark at most." and hit.passage.heading == "Words"
+
+
+def test_a_bad_file_in_a_batch_stores_nothing_and_loses_nothing(tmp_path):
+    book, empty = tmp_path / "book.md", tmp_path / "empty.txt"
+    book.write_text(BOOK, encoding="utf-8")
+    empty.write_bytes(b"")
+    kb = KnowledgeBase("local", "northwind")
+    kb.add([book], "guideline")
+    (tmp_path / "new.md").write_text("# New\n\nSomething new.\n", encoding="utf-8")
+    with pytest.raises(InputError, match="empty.txt"):
+        kb.add([tmp_path / "new.md", empty], "guideline")
+    assert [s["source"] for s in kb.sources()] == ["book.md"] and kb.count() == 4
+
+
+def test_search_gives_score_source_and_page_and_remove_forgets(tmp_path):
+    (tmp_path / "evidence.pdf").write_bytes(text_pdf([["Beans are roasted in small batches."],
+                                                      ["Cold brew is steeped for 18 hours in filtered water."]]))
+    kb = KnowledgeBase("local", "northwind")
+    kb.add([tmp_path / "evidence.pdf"], "claim-evidence")
+    best = kb.search("18-hour steep", kind="claim-evidence")[0]
+    assert (best.passage.source, best.passage.page) == ("evidence.pdf", 2) and 0 < best.score <= 1
+    assert kb.search("18-hour steep", kind="guideline") == []
+    assert kb.remove("evidence.pdf") == 2 and existing("local", "northwind") is None
+    with pytest.raises(NotFoundError, match="evidence.pdf"):
+        kb.remove("evidence.pdf")
+
+
+def test_tenants_and_brands_are_apart(tmp_path):
+    (tmp_path / "a.txt").write_text("Tenant A's secret launch date is in May.", encoding="utf-8")
+    KnowledgeBase("tenant-a", "northwind").add([tmp_path / "a.txt"], "copy-history")
+    assert existing("tenant-a", "northwind") is not None
+    assert existing("tenant-b", "northwind") is None and existing("tenant-a", "sakura") is None
+    assert KnowledgeBase("tenant-b", "northwind").search("launch date") == []
+    assert kb_path("../../etc", "northwind").parent.name.startswith("h-")  # no tenant name escapes kb/
+
+
+def test_cli_add_search_and_unknown_brand(tmp_path):
+    book = tmp_path / "book.md"
+    book.write_text(BOOK, encoding="utf-8")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "adgen", "kb", *map(str, args)], capture_output=True,
+                              text=True, timeout=120)
+
+    added = cli("add", "--brand", "northwind", "--kind", "guideline", book)
+    assert added.returncode == 0, added.stderr
+    assert "4 passage(s) added" in added.stdout
+    found = cli("search", "--brand", "northwind", "--json", "where does the logo go")
+    assert '"source": "book.md"' in found.stdout and '"heading": "Logo"' in found.stdout
+    unknown = cli("add", "--brand", "no-such-brand", "--kind", "guideline", book)
+    assert unknown.returncode == 2 and "no-such-brand" in unknown.stderr
