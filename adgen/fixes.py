@@ -101,7 +101,8 @@ def subject_for(draft: Draft, encoded: Encoded) -> CheckSubject:
     resolved = draft.resolved
     return CheckSubject(image=draft.composition.image, format=resolved.format, brand=resolved.brand,
                         locale=resolved.product.locale, category=resolved.product.category,
-                        composition=draft.composition, encoded=encoded.data, file_type=encoded.file_type)
+                        composition=draft.composition, encoded=encoded.data, file_type=encoded.file_type,
+                        claims=resolved.product.claims + resolved.product.features)
 
 
 def _fixes_for(report: Report) -> list[tuple[Fix, list[Finding]]]:

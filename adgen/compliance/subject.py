@@ -28,6 +28,8 @@ class CheckSubject:
     # True when the layers were reconstructed by OCR from an image adgen did not lay out:
     # rules that compare against what was placed (overflow, legibility, artwork) then skip.
     layers_from_ocr: bool = False
+    claims: tuple[str, ...] = ()               # the spec's claims and features (copy.claim-substantiated)
+    tenant: str = "local"                      # whose knowledge base backs the claims ("local": the CLI's)
 
     def threshold(self, key: str) -> float:
         """A rule threshold for this asset's format, locale and brand (adgen/data/thresholds.yaml)."""

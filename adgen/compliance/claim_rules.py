@@ -1,0 +1,45 @@
+"""Claim rules: each marketing claim matched against the brand's claim evidence (adgen kb --kind claim-evidence).
+
+Advertising law wants the evidence before a claim runs (FTC substantiation, 景品表示法, the EU's
+Unfair Commercial Practices Directive); the evidence of a finding is the best passage, its
+score, file and page. A brand without a knowledge base skips the rule, as before it existed.
+"""
+
+from __future__ import annotations
+
+from adgen.compliance.report import Finding
+from adgen.compliance.subject import CheckSubject
+
+RULE = "copy.claim-substantiated"
+PASSAGE_CHARS = 160  # a finding carries this much of the evidence passage
+
+
+def claim_substantiated(subject: CheckSubject) -> list[Finding]:
+    """copy.claim-substantiated: every claim and feature has a claim-evidence passage scoring at least the threshold."""
+    from adgen.knowledge import existing
+
+    kb = existing(subject.tenant, subject.brand.id)
+    if kb is None:
+        return [Finding(RULE, "skip", "error", f"brand {subject.brand.id} has no knowledge base (adgen kb add)")]
+    if not subject.claims:
+        return [Finding(RULE, "pass", "error", "no claims or features to substantiate", measured=0, threshold=0)]
+    minimum = subject.threshold(f"{RULE}.min_score")
+    below = subject.brand.unsubstantiated_claims  # fail | warn, the brand's choice
+    findings = []
+    for claim in dict.fromkeys(subject.claims):
+        hits = kb.search(claim, k=1, kind="claim-evidence")
+        if not hits:
+            findings.append(Finding(RULE, below, "error", f"no claim evidence in the knowledge base for {claim!r}",
+                                    measured={"claim": claim, "score": 0.0}, threshold=minimum, element="claims"))
+            continue
+        best = hits[0]
+        evidence = {"claim": claim, "score": round(best.score, 3), "source": best.passage.source,
+                    "page": best.passage.page, "heading": best.passage.heading,
+                    "passage": best.passage.text[:PASSAGE_CHARS]}
+        backed = best.score >= minimum
+        where = best.passage.source + (f" p. {best.passage.page}" if best.passage.page else "")
+        findings.append(Finding(RULE, "pass" if backed else below, "error",
+                                f"{claim!r} substantiated by {where} ({best.score:.2f})" if backed else
+                                f"{claim!r} not substantiated: best evidence {where} scores {best.score:.2f} "
+                                f"< {minimum:g}", measured=evidence, threshold=minimum, element="claims"))
+    return findings
