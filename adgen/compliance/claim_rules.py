@@ -12,6 +12,7 @@ from adgen.compliance.subject import CheckSubject
 
 RULE = "copy.claim-substantiated"
 PASSAGE_CHARS = 160  # a finding carries this much of the evidence passage
+QUOTE_CHARS = 90  # and quotes this much of it in its message
 
 
 def claim_substantiated(subject: CheckSubject) -> list[Finding]:
@@ -38,8 +39,9 @@ def claim_substantiated(subject: CheckSubject) -> list[Finding]:
                     "passage": best.passage.text[:PASSAGE_CHARS]}
         backed = best.score >= minimum
         where = best.passage.source + (f" p. {best.passage.page}" if best.passage.page else "")
+        quote = best.passage.text if len(best.passage.text) <= QUOTE_CHARS else best.passage.text[:QUOTE_CHARS - 1] + "…"
         findings.append(Finding(RULE, "pass" if backed else below, "error",
-                                f"{claim!r} substantiated by {where} ({best.score:.2f})" if backed else
-                                f"{claim!r} not substantiated: best evidence {where} scores {best.score:.2f} "
-                                f"< {minimum:g}", measured=evidence, threshold=minimum, element="claims"))
+                                f"{claim!r} substantiated by {where} ({best.score:.2f}): “{quote}”" if backed else
+                                f"{claim!r} not substantiated: the closest evidence, {where}, scores {best.score:.2f} "
+                                f"< {minimum:g}: “{quote}”", measured=evidence, threshold=minimum, element="claims"))
     return findings
