@@ -58,7 +58,9 @@ def embed(texts: list[str], *, is_query: bool, embedder: str = DEFAULT_EMBEDDER)
         raise ModelError("unknown embedding model", field="embedder", value=embedder, hint=f"one of {sorted(EMBEDDERS)}")
     if not texts:
         return np.zeros((0, EMBEDDERS[embedder].dim), dtype=np.float32)
-    return EMBEDDERS[embedder].encode(list(texts), is_query)
+    # A lone surrogate (from a JSON "\ud800") cannot be UTF-8 encoded for the model: it becomes "?".
+    clean = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+    return EMBEDDERS[embedder].encode(clean, is_query)
 
 
 def lexical_score(query: str, passage: str) -> float:

@@ -55,15 +55,16 @@ def _pdf(data: bytes, name: str) -> list[tuple[int | None, str | None, str]]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise InputError("the PDF is encrypted; remove the password and add it again", file=name)
-        pages = [(number, None, page.extract_text() or "") for number, page in enumerate(reader.pages, start=1)]
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise InputError(f"not a readable PDF: {exc}", file=name) from None
+        encrypted = reader.is_encrypted
+        pages = [] if encrypted else [(number, None, page.extract_text() or "")
+                                      for number, page in enumerate(reader.pages, start=1)]
+    except Exception as exc:  # noqa: BLE001 - a hostile or broken PDF raises many kinds of error inside pypdf
+        raise InputError(f"not a readable PDF ({type(exc).__name__})", file=name) from None
+    if encrypted:
+        raise InputError("the PDF is encrypted; remove the password and add it again", file=name)
     if not any(text.strip() for _, _, text in pages):
         raise InputError("the PDF has no text layer (a scan?); run OCR on it first", file=name)
     return pages

@@ -199,3 +199,9 @@ def test_labelled_claims_in_three_languages(language):
     findings = _claim_findings([c for c, _ in cases], brand=brand, locale=locale,
                                evidence="\n\n".join(evidence.values()))
     assert [(f.measured["claim"], f.status == "pass") for f in findings] == cases
+
+
+def test_a_broken_pdf_is_named_not_a_crash():
+    with pytest.raises(InputError, match="broken.pdf: not a readable PDF"):
+        passages_of(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF",
+                    "broken.pdf", "guideline")
