@@ -66,6 +66,13 @@ def existing(tenant: str, brand_id: str) -> KnowledgeBase | None:
     return kb if kb.count() else None
 
 
+def guideline_for(brand_id: str, rule_summary: str, message: str, tenant: str = LOCAL_TENANT) -> Hit | None:
+    """The brand-book passage closest to a finding (what the rule checks, what it found); None without guidelines."""
+    kb = existing(tenant, brand_id)
+    hits = kb.search(f"{rule_summary}. {message}", k=1, kind="guideline") if kb else []
+    return hits[0] if hits else None
+
+
 class KnowledgeBase:
     """One tenant's knowledge for one brand (the brand is checked by the caller: load_brand)."""
 

@@ -205,3 +205,23 @@ def test_a_broken_pdf_is_named_not_a_crash():
     with pytest.raises(InputError, match="broken.pdf: not a readable PDF"):
         passages_of(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF",
                     "broken.pdf", "guideline")
+
+
+def test_report_html_shows_the_guideline_beside_a_failing_finding(tmp_path):
+    import json
+
+    from adgen.evidence import write_evidence
+
+    (tmp_path / "book.md").write_text(BOOK, encoding="utf-8")
+    KnowledgeBase("local", "northwind").add([tmp_path / "book.md"], "guideline")
+    out = tmp_path / "out" / "SKU"
+    out.mkdir(parents=True)
+    Image.new("RGB", (100, 100), "white").save(out / "ig-square-v1.png")
+    findings = [{"rule": "brand.logo-clearspace", "status": "fail", "severity": "error", "box": None,
+                 "message": "headline inside the logo's clear space"},
+                {"rule": "format.size", "status": "pass", "severity": "error", "box": None, "message": "1080x1080"}]
+    (out / "ig-square-v1.report.json").write_text(json.dumps(
+        {"verdict": "fail", "findings": findings, "recipe": {"brand": "northwind"}}), encoding="utf-8")
+    page = write_evidence(tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert page.count('class="guide"') == 1  # the failing finding only
+    assert "brand book (book.md" in page and "Keep the logo in the top left corner" in page
