@@ -203,6 +203,7 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adgen.manifest import ManifestRow, write_manifest
+    from adgen.knowledge import LOCAL_TENANT
     from adgen.pipeline import run
     from adgen.request import AssetRequest
     from adgen.validation import validate_request
@@ -218,7 +219,7 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
         task = progress.add_task("generating", total=len(requests))
         for index, (request, kit) in enumerate(requests, start=1):
             progress.update(task, description=f"{request.product.sku} {request.format} v{request.variant}")
-            result = run(request, out, brand=kit)
+            result = run(request, out, brand=kit, tenant=LOCAL_TENANT)
             results.append(result)
             _write_extras(result, svg=svg, cmyk=cmyk)
             rows.append(ManifestRow(row=index, sku=request.product.sku, format=request.format, variant=request.variant,

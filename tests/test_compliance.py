@@ -52,7 +52,8 @@ def subject(fmt="ig-square", *, fg=(0, 0, 0), bg=(255, 255, 255), size=40, copy=
 
         KnowledgeBase("local", brand).add_bytes([("evidence.md", knowledge.encode())], "claim-evidence")
     return CheckSubject(image=image, format=fmt_record, brand=load_brand(brand), locale=locale, category=category,
-                        copy=copy or {}, composition=comp, encoded=encoded, file_type=file_type, claims=claims)
+                        copy=copy or {}, composition=comp, encoded=encoded, file_type=file_type, claims=claims,
+                        tenant="local")
 
 
 def statuses(subj, rule_id):

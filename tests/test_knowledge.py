@@ -157,7 +157,7 @@ def test_cli_add_search_and_unknown_brand(tmp_path):
     assert unknown.returncode == 2 and "no-such-brand" in unknown.stderr
 
 
-def _claim_findings(claims, *, brand="northwind", locale="en-US", evidence=None, kit=None):
+def _claim_findings(claims, *, brand="northwind", locale="en-US", evidence=None, kit=None, tenant="local"):
     from adgen.brand import load_brand
     from adgen.compliance import RULES, CheckSubject, check
     from adgen.formats import get_format
@@ -166,7 +166,7 @@ def _claim_findings(claims, *, brand="northwind", locale="en-US", evidence=None,
         KnowledgeBase("local", brand).add_bytes([("evidence.md", evidence.encode())], "claim-evidence")
     fmt = get_format("ig-square")
     subject = CheckSubject(image=Image.new("RGB", fmt.size.as_tuple()), format=fmt, brand=kit or load_brand(brand),
-                           locale=locale, claims=tuple(claims))
+                           locale=locale, claims=tuple(claims), tenant=tenant)
     return check(subject, tuple(r for r in RULES if r.id == "copy.claim-substantiated")).findings
 
 
@@ -180,6 +180,8 @@ def test_claim_evidence_names_passage_score_source_and_a_brand_may_only_warn():
     assert unbacked.status == "fail" and unbacked.measured["score"] < unbacked.threshold
     lenient = load_brand("northwind").model_copy(update={"unsubstantiated_claims": "warn"})
     assert [f.status for f in _claim_findings(["Clinically proven"], kit=lenient)] == ["warn"]
+    # A caller that names no tenant (the service's worker today) reads no one's knowledge base.
+    assert [f.status for f in _claim_findings(["Clinically proven"], tenant=None)] == ["skip"]
 
 
 # Ten cases of bench/data/claims_labelled.yaml (the whole set runs in `python -m bench knowledge recall`).

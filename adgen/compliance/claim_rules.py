@@ -19,7 +19,7 @@ def claim_substantiated(subject: CheckSubject) -> list[Finding]:
     """copy.claim-substantiated: every claim and feature has a claim-evidence passage scoring at least the threshold."""
     from adgen.knowledge import existing
 
-    kb = existing(subject.tenant, subject.brand.id)
+    kb = existing(subject.tenant, subject.brand.id) if subject.tenant is not None else None
     if kb is None:
         return [Finding(RULE, "skip", "error", f"brand {subject.brand.id} has no knowledge base (adgen kb add)")]
     if not subject.claims:

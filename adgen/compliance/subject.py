@@ -29,7 +29,9 @@ class CheckSubject:
     # rules that compare against what was placed (overflow, legibility, artwork) then skip.
     layers_from_ocr: bool = False
     claims: tuple[str, ...] = ()               # the spec's claims and features (copy.claim-substantiated)
-    tenant: str = "local"                      # whose knowledge base backs the claims ("local": the CLI's)
+    # Whose knowledge base backs the claims: "local" for the CLI and the batch; None (a caller
+    # that names no tenant) skips copy.claim-substantiated rather than read someone else's.
+    tenant: str | None = None
 
     def threshold(self, key: str) -> float:
         """A rule threshold for this asset's format, locale and brand (adgen/data/thresholds.yaml)."""
