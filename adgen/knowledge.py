@@ -14,6 +14,7 @@ import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ class KnowledgeBase:
             raise InputError("the query is empty", field="query", value=query)
         if not self.path.is_file():
             return []
-        return self.nearest(embed([query], is_query=True, embedder=self.embedder)[0], query, k=k, kind=kind)
+        return self.nearest(_query_vector(query, self.embedder), query, k=k, kind=kind)
 
     def nearest(self, vector: np.ndarray, query: str, *, k: int = 5, kind: str | None = None) -> list[Hit]:
         """search() after the query is embedded: brute force over the stored vectors, the best reranked."""
@@ -177,6 +178,14 @@ class KnowledgeBase:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(_SCHEMA)
         return db
+
+
+@lru_cache(maxsize=2048)
+def _query_vector(query: str, embedder: str) -> np.ndarray:
+    """A query's vector, kept: a product's claims are checked again for every format, variant and fix round."""
+    vector = embed([query], is_query=True, embedder=embedder)[0]
+    vector.flags.writeable = False
+    return vector
 
 
 def _unique(passages: list[Passage]) -> list[Passage]:

@@ -191,14 +191,20 @@ def rule_cost(rounds: int = 10) -> dict:
         spec = load_product(examples_dir() / "products" / "northwind-cold-brew.yaml")
         fmt = get_format("ig-square")
         subject = CheckSubject(image=Image.new("RGB", fmt.size.as_tuple()), format=fmt, brand=load_brand("northwind"),
-                               claims=spec.claims + spec.features)
+                               claims=spec.claims + spec.features, tenant="local")
+        from adgen.knowledge import _query_vector
+
         statuses = [f.status for f in claim_substantiated(subject)]  # model load outside the timing
-        timings = []
+        first, again = [], []
         for _ in range(rounds):
-            started = time.perf_counter()
-            claim_substantiated(subject)
-            timings.append((time.perf_counter() - started) * 1000)
-        return {"claims": len(subject.claims), "statuses": statuses, "rule_ms_median": round(float(np.median(timings)), 1)}
+            _query_vector.cache_clear()
+            for timings in (first, again):  # claims seen for the first time, then again (next format, fix round)
+                started = time.perf_counter()
+                claim_substantiated(subject)
+                timings.append((time.perf_counter() - started) * 1000)
+        return {"claims": len(subject.claims), "statuses": statuses,
+                "rule_ms_median_first": round(float(np.median(first)), 1),
+                "rule_ms_median_again": round(float(np.median(again)), 1)}
 
 
 if __name__ == "__main__":
