@@ -227,3 +227,21 @@ def test_report_html_shows_the_guideline_beside_a_failing_finding(tmp_path):
     page = write_evidence(tmp_path / "out")[0].read_text(encoding="utf-8")
     assert page.count('class="guide"') == 1  # the failing finding only
     assert "brand book (book.md" in page and "Keep the logo in the top left corner" in page
+
+
+@pytest.mark.parametrize("product, brand, unbacked", [
+    ("northwind-cold-brew.yaml", "northwind", {"Recyclable bag"}),
+    ("sakura-matcha.yaml", "sakura", {"国内売上No.1"}),
+])
+def test_the_demo_knowledge_backs_some_claims_and_not_others(product, brand, unbacked):
+    """`make demo` adds brand_kits/*/knowledge; each bundled product then shows the rule pass and fail."""
+    from adgen.settings import brand_kits_dir, examples_dir
+    from adgen.spec import load_product
+
+    spec = load_product(examples_dir() / "products" / product)
+    kb = KnowledgeBase("local", brand)
+    for kind in ("guideline", "claim-evidence"):
+        kb.add(sorted((brand_kits_dir() / brand / "knowledge" / kind).glob("*")), kind)
+    findings = _claim_findings(spec.claims + spec.features, brand=brand, locale=spec.locale)
+    assert {f.measured["claim"] for f in findings if f.status == "fail"} == unbacked
+    assert sum(f.status == "pass" for f in findings) >= 2
