@@ -104,8 +104,9 @@ class KnowledgeBase:
                 gone = set(old) - {p.hash for p in passages}
                 vectors = embed([p.text for p in new], is_query=False, embedder=self.embedder)
                 db.executemany("DELETE FROM passages WHERE id = ?", [(old[h],) for h in gone])
-                db.executemany("INSERT INTO passages (source, kind, page, heading, text, hash, embedder, vector) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                # OR IGNORE: another process adding the same file meanwhile stored the same passages.
+                db.executemany("INSERT OR IGNORE INTO passages (source, kind, page, heading, text, hash, embedder, "
+                               "vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                [(p.source, p.kind, p.page, p.heading, p.text, p.hash, self.embedder, v.tobytes())
                                 for p, v in zip(new, vectors)])
                 # A file re-added under another kind keeps its unchanged passages, now of that kind.
