@@ -31,6 +31,14 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS passages (
   id INTEGER PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, page INTEGER, heading TEXT,
   text TEXT NOT NULL, hash TEXT NOT NULL, embedder TEXT NOT NULL, vector BLOB NOT NULL,
   UNIQUE (source, hash))"""
+# generation counts the writes; instance tells a file made anew at the same path from the old one.
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+_BUMP = ("INSERT INTO meta (key, value) VALUES ('generation', 1) "
+         "ON CONFLICT (key) DO UPDATE SET value = value + 1")
+# Vectors kept in memory between searches, per file, model and kind, while the file's generation
+# holds: reading the rows is nearly all of a search's cost. Larger stores are read each time.
+CACHE_MAX_ROWS, CACHE_MAX_ENTRIES = 200_000, 32
+_MATRICES: dict[tuple, tuple] = {}
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,7 @@ class KnowledgeBase:
                 # A file re-added under another kind keeps its unchanged passages, now of that kind.
                 db.execute("UPDATE passages SET kind = ? WHERE source = ?", (kind, name))
                 added, kept, removed = added + len(new), kept + len(passages) - len(new), removed + len(gone)
+            db.execute(_BUMP)
         return Added(files=len(parsed), added=added, kept=kept, removed=removed)
 
     def sources(self) -> list[dict]:
@@ -127,6 +136,7 @@ class KnowledgeBase:
         """Delete one file's passages; the number removed. An unknown file is an error naming it."""
         with closing(self._connect()) as db, db:
             count = db.execute("DELETE FROM passages WHERE source = ?", (source,)).rowcount
+            db.execute(_BUMP)
         if not count:
             raise NotFoundError("no such file in the knowledge base", file=source, hint=f"brand {self.brand_id}")
         return count
@@ -147,14 +157,10 @@ class KnowledgeBase:
 
     def nearest(self, vector: np.ndarray, query: str, *, k: int = 5, kind: str | None = None) -> list[Hit]:
         """search() after the query is embedded: brute force over the stored vectors, the best reranked."""
-        where, args = ("WHERE embedder = ?", [self.embedder]) if kind is None else \
-            ("WHERE embedder = ? AND kind = ?", [self.embedder, kind])
         with closing(self._connect()) as db:
-            rows = db.execute(f"SELECT id, vector FROM passages {where}", args).fetchall()  # noqa: S608 - fixed text
-            if not rows:
+            ids, matrix = self._vectors(db, kind)
+            if not len(ids):
                 return []
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            matrix = np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float32).reshape(len(rows), -1)
             dense = matrix @ vector
             top = np.argpartition(-dense, min(len(dense), max(k, RERANK)) - 1)[:max(k, RERANK)]
             chosen = {int(ids[i]): float(dense[i]) for i in top}
@@ -165,12 +171,33 @@ class KnowledgeBase:
         hits = [Hit(found[i], float(blend(d, lexical_score(query, found[i].text)))) for i, d in chosen.items()]
         return sorted(hits, key=lambda h: -h.score)[:k]
 
+    def _vectors(self, db: sqlite3.Connection, kind: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, unit vectors) of the passages of one kind (None: all), from memory while nothing was written."""
+        # The version is read before the rows: rows newer than it are only ever reloaded, never missed.
+        version = tuple(db.execute("SELECT key, value FROM meta ORDER BY key").fetchall())
+        key = (str(self.path), self.embedder, kind)
+        cached = _MATRICES.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        where, args = ("WHERE embedder = ?", [self.embedder]) if kind is None else \
+            ("WHERE embedder = ? AND kind = ?", [self.embedder, kind])
+        rows = db.execute(f"SELECT id, vector FROM passages {where}", args).fetchall()  # noqa: S608 - fixed text
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float32).reshape(len(rows), -1) \
+            if rows else np.zeros((0, 0), dtype=np.float32)
+        if len(rows) <= CACHE_MAX_ROWS:
+            while len(_MATRICES) >= CACHE_MAX_ENTRIES:
+                _MATRICES.pop(next(iter(_MATRICES)), None)
+            _MATRICES[key] = (version, ids, matrix)
+        return ids, matrix
+
     def insert_raw(self, rows: list[tuple]) -> None:
         """(source, kind, page, heading, text, hash, vector) rows as they are: for benchmarks of the store."""
         with closing(self._connect()) as db, db:
             db.executemany("INSERT INTO passages (source, kind, page, heading, text, hash, embedder, vector) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(*r[:6], self.embedder, np.asarray(r[6], dtype=np.float32).tobytes()) for r in rows])
+            db.execute(_BUMP)
 
     def _connect(self) -> sqlite3.Connection:
         private_dir(self.path.parent)
@@ -178,6 +205,11 @@ class KnowledgeBase:
         db = sqlite3.connect(self.path, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(_SCHEMA)
+        db.execute(_META)
+        # A random id per file: a file deleted and made again at the same path is not the cached one.
+        if db.execute("SELECT 1 FROM meta WHERE key = 'instance'").fetchone() is None:
+            with db:  # committed now: a search must not hold a write transaction open
+                db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', abs(random()))")
         return db
 
 

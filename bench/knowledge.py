@@ -111,7 +111,8 @@ def _at_configured_thresholds(by_language: dict[str, list[tuple]]) -> dict:
 
 
 def query_latency(chunks: int, queries: int = 20) -> dict:
-    """Median ms of one KnowledgeBase.search over `chunks` stored chunks (random unit vectors, real SQLite)."""
+    """ms of one search over `chunks` stored passages (random unit vectors, real SQLite): the first, which
+    reads the rows, then the median and max of the rest (vectors in memory), and embedding the query."""
     import os
 
     from adgen.knowledge import KnowledgeBase
@@ -128,7 +129,10 @@ def query_latency(chunks: int, queries: int = 20) -> dict:
         insert_s = time.perf_counter() - started
         from adgen.kb_embed import embed
 
-        kb.search("18-hour steep")  # model load, first read
+        vector = embed(["18-hour steep"], is_query=True)[0]  # model load
+        started = time.perf_counter()
+        kb.nearest(vector, "18-hour steep")  # rows read from SQLite; later queries find them in memory
+        cold_ms = (time.perf_counter() - started) * 1000
         embed_ms, store_ms = [], []
         for q in range(queries):
             started = time.perf_counter()
@@ -137,7 +141,7 @@ def query_latency(chunks: int, queries: int = 20) -> dict:
             kb.nearest(vector, f"claim number {q}", k=5)
             embed_ms.append((middle - started) * 1000)
             store_ms.append((time.perf_counter() - middle) * 1000)
-        return {"chunks": chunks, "store_ms_median": round(float(np.median(store_ms)), 2),
+        return {"chunks": chunks, "store_ms_first": round(cold_ms, 1), "store_ms_median": round(float(np.median(store_ms)), 2),
                 "store_ms_max": round(max(store_ms), 2), "embed_query_ms_median": round(float(np.median(embed_ms)), 2),
                 "insert_s": round(insert_s, 2),
                 "db_mb": round(kb.path.stat().st_size / 2**20, 1)}

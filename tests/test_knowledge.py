@@ -245,3 +245,20 @@ def test_the_demo_knowledge_backs_some_claims_and_not_others(product, brand, unb
     findings = _claim_findings(spec.claims + spec.features, brand=brand, locale=spec.locale)
     assert {f.measured["claim"] for f in findings if f.status == "fail"} == unbacked
     assert sum(f.status == "pass" for f in findings) >= 2
+
+
+def test_vectors_kept_in_memory_follow_every_write_and_a_file_made_anew(tmp_path):
+    import shutil
+
+    (tmp_path / "a.md").write_text("# A\n\nThe flask keeps drinks hot for 12 hours.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n\nThe beans are roasted in small batches.\n", encoding="utf-8")
+    reader, writer = KnowledgeBase("local", "northwind"), KnowledgeBase("local", "northwind")
+    writer.add([tmp_path / "a.md"], "guideline")
+    assert [h.passage.source for h in reader.search("roasting")] == ["a.md"]  # now in memory
+    writer.add([tmp_path / "b.md"], "guideline")
+    assert reader.search("roasting")[0].passage.source == "b.md"
+    writer.remove("b.md")
+    assert [h.passage.source for h in reader.search("roasting")] == ["a.md"]
+    shutil.rmtree(kb_path("local", "northwind").parent)  # the same path made again, same write count
+    writer.add([tmp_path / "b.md"], "guideline")
+    assert [h.passage.source for h in reader.search("roasting")] == ["b.md"]
