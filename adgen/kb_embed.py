@@ -13,6 +13,7 @@ even when a small model places the sentences apart.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -32,9 +33,16 @@ class Embedder:
     summary: str
 
 
+# One call at a time: the C engine's model handle is not documented as safe to share between
+# threads, and the service searches from its thread pool.
+_E5_LOCK = threading.Lock()
+
+
 def _e5(texts: list[str], is_query: bool) -> np.ndarray:
-    model = _e5_model()
-    return np.asarray(model.query(texts) if is_query else model.passage(texts), dtype=np.float32).reshape(-1, 384)
+    with _E5_LOCK:
+        model = _e5_model()
+        vectors = model.query(texts) if is_query else model.passage(texts)
+    return np.asarray(vectors, dtype=np.float32).reshape(-1, 384)
 
 
 def _minilm(texts: list[str], is_query: bool) -> np.ndarray:

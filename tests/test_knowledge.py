@@ -262,3 +262,17 @@ def test_vectors_kept_in_memory_follow_every_write_and_a_file_made_anew(tmp_path
     shutil.rmtree(kb_path("local", "northwind").parent)  # the same path made again, same write count
     writer.add([tmp_path / "b.md"], "guideline")
     assert [h.passage.source for h in reader.search("roasting")] == ["b.md"]
+
+
+def test_embedding_from_many_threads_gives_the_same_vectors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from adgen.kb_embed import embed
+
+    texts = ["18-hour steep", "石臼挽き", "七次窨制", "Low acid"] * 4
+    alone = embed(texts[:4], is_query=True)
+    with ThreadPoolExecutor(8) as pool:
+        vectors = list(pool.map(lambda t: embed([t], is_query=True)[0], texts))
+    assert np.allclose(np.stack(vectors), np.tile(alone, (4, 1)), atol=1e-5)
