@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from adgen.color import Color, contrast_ratio
 from adgen.compliance import CheckSubject, Finding, Report, check
+from adgen.compliance.claim_rules import spec_claims
 from adgen.composition import Composition
 from adgen.encoding import Encoded
 from adgen.prompt import Prompt
@@ -106,7 +107,8 @@ def subject_for(draft: Draft, encoded: Encoded, tenant: str | None = None) -> Ch
     return CheckSubject(image=draft.composition.image, format=resolved.format, brand=resolved.brand,
                         locale=resolved.product.locale, category=resolved.product.category,
                         composition=draft.composition, encoded=encoded.data, file_type=encoded.file_type,
-                        claims=resolved.product.claims + resolved.product.features, tenant=tenant)
+                        claims=spec_claims(resolved.product), tenant=tenant)
+
 
 
 def _fixes_for(report: Report) -> list[tuple[Fix, list[Finding]]]:

@@ -181,7 +181,7 @@ def rule_cost(rounds: int = 10) -> dict:
 
     from adgen.brand import load_brand
     from adgen.compliance import CheckSubject
-    from adgen.compliance.claim_rules import claim_substantiated
+    from adgen.compliance.claim_rules import claim_substantiated, spec_claims
     from adgen.formats import get_format
     from adgen.knowledge import KnowledgeBase
     from adgen.settings import brand_kits_dir, examples_dir
@@ -195,7 +195,7 @@ def rule_cost(rounds: int = 10) -> dict:
         spec = load_product(examples_dir() / "products" / "northwind-cold-brew.yaml")
         fmt = get_format("ig-square")
         subject = CheckSubject(image=Image.new("RGB", fmt.size.as_tuple()), format=fmt, brand=load_brand("northwind"),
-                               claims=spec.claims + spec.features, tenant="local")
+                               claims=spec_claims(spec), tenant="local")
         from adgen.knowledge import _query_vector
 
         statuses = [f.status for f in claim_substantiated(subject)]  # model load outside the timing

@@ -242,7 +242,9 @@ def test_the_demo_knowledge_backs_some_claims_and_not_others(product, brand, unb
     kb = KnowledgeBase("local", brand)
     for kind in ("guideline", "claim-evidence"):
         kb.add(sorted((brand_kits_dir() / brand / "knowledge" / kind).glob("*")), kind)
-    findings = _claim_findings(spec.claims + spec.features, brand=brand, locale=spec.locale)
+    from adgen.compliance.claim_rules import spec_claims
+
+    findings = _claim_findings(spec_claims(spec), brand=brand, locale=spec.locale)
     assert {f.measured["claim"] for f in findings if f.status == "fail"} == unbacked
     assert sum(f.status == "pass" for f in findings) >= 2
 
@@ -276,3 +278,12 @@ def test_embedding_from_many_threads_gives_the_same_vectors():
     with ThreadPoolExecutor(8) as pool:
         vectors = list(pool.map(lambda t: embed([t], is_query=True)[0], texts))
     assert np.allclose(np.stack(vectors), np.tile(alone, (4, 1)), atol=1e-5)
+
+
+def test_copy_sentences_with_figures_are_claims_too():
+    from adgen.compliance.claim_rules import claim_like_sentences
+
+    assert claim_like_sentences("Hot for 12 hours. Cold for 24.", "Double-wall steel that goes where you go.") == (
+        "Hot for 12 hours.", "Cold for 24.")
+    assert claim_like_sentences("Smooth cold brew, ready when you are", None) == ()
+    assert claim_like_sentences("春の香り。有機栽培率１００％。") == ("有機栽培率１００％。",)

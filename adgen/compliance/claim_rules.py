@@ -7,12 +7,29 @@ score, file and page. A brand without a knowledge base skips the rule, as before
 
 from __future__ import annotations
 
+import re
+
 from adgen.compliance.report import Finding
 from adgen.compliance.subject import CheckSubject
 
 RULE = "copy.claim-substantiated"
 PASSAGE_CHARS = 160  # a finding carries this much of the evidence passage
 QUOTE_CHARS = 90  # and quotes this much of it in its message
+# A copy sentence with a figure in it ("Slow-steeped for 18 hours.", "Hot for 12 hours.") states a
+# fact someone must be able to back; other copy ("Smooth cold brew, ready when you are") is not checked.
+_FIGURE = re.compile(r"[0-9０-９]")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
+
+
+def spec_claims(product) -> tuple[str, ...]:
+    """What the rule checks for a product spec: its claims and features, and copy sentences with figures."""
+    return tuple(dict.fromkeys(product.claims + product.features + claim_like_sentences(product.headline, product.subhead)))
+
+
+def claim_like_sentences(*texts: str | None) -> tuple[str, ...]:
+    """The sentences of copy (headline, subhead) that carry a figure: claims, though not listed as such."""
+    sentences = (s.strip() for text in texts if text for s in _SENTENCE_END.split(text))
+    return tuple(s for s in sentences if s and _FIGURE.search(s))
 
 
 def claim_substantiated(subject: CheckSubject) -> list[Finding]:
