@@ -2,8 +2,9 @@
 
 One SQLite file per tenant and brand, $ADGEN_HOME/kb/<tenant>/<brand>.sqlite (the CLI's tenant
 is "local"). Vectors are float32 blobs in the same rows and search is numpy brute force over
-them: the standard library's sqlite3 here cannot load extensions (sqlite-vec), and at 10 k
-passages a matrix product answers in milliseconds (bench/knowledge.py, docs/knowledge.md).
+them, the matrix kept in memory until the file is written: the standard library's sqlite3 here
+cannot load extensions (sqlite-vec), and at 10 k passages a matrix product answers in
+milliseconds (bench/knowledge.py, docs/knowledge.md).
 A passage's score blends the dense cosine with a character-bigram overlap (adgen.kb_embed).
 """
 
