@@ -1,6 +1,8 @@
-# Both targets create .venv when it is missing: torch first, pinned (an unpinned torch
-# would pull a multi-GB CUDA build), then the package and its dev extras.
+# Both targets create .venv when it is missing: torch first, pinned, then the package and its
+# dev extras. The pin fixes the version, not the build: PyPI's Linux x86-64 torch is the CUDA
+# build; TORCH_INDEX=<PyTorch's CPU wheel index> gets the CPU one (see README).
 VENV ?= .venv
+TORCH_INDEX ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.adgen-installed
 
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.adgen-installed
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[dev]'
 	# The reference dwtDctSvd watermark the tests hold adgen's to, pixel for pixel. --no-deps: it
 	# asks for opencv-python, which would clash with our opencv-python-headless (same cv2 module).

@@ -1,4 +1,5 @@
-"""The Gradio designer app: `python app.py` serves it on http://127.0.0.1:7860. No pipeline logic here."""
+"""The Gradio designer app: `python app.py` serves it on http://127.0.0.1:7860 (or $GRADIO_SERVER_NAME and
+$GRADIO_SERVER_PORT, as any Gradio app). No pipeline logic here."""
 
 from adgen.ui import build_ui, launch_ui
 

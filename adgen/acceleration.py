@@ -15,6 +15,7 @@ bench reports PSNR of every optimised image against plain diffusers at the same 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, fields, replace
 
 DTYPES = ("float32", "float16", "bfloat16")
@@ -32,10 +33,8 @@ class Acceleration:
     compile: bool = False             # torch.compile the UNet and the VAE decoder
     compile_mode: str = "auto"        # auto: reduce-overhead (CUDA graphs) for one-step models
     lora_hotswap_rank: int = 0        # > 0: brand LoRAs up to this rank swap without a recompile
-    # Fraction of steps after which CFG stops (1.0: never). Applied per call through
-    # stop_guidance_after, not by accelerate(): it changes pixels, so a caller that uses
-    # it must record it in the recipe.
-    guidance_cutoff: float = 1.0
+    # No CFG cut-off here: it changes pixels, so it would belong in the request and its recipe,
+    # not in a process-wide switch. `stop_guidance_after` stays for the bench's cfg-cut arm.
 
     @classmethod
     def for_device(cls, device: str) -> "Acceleration":
@@ -53,10 +52,14 @@ class Acceleration:
         if environ.get("ADGEN_ACCEL", "1") == "0":
             return cls.off()
         changes = {}
-        for item in fields(cls):
-            raw = environ.get(f"ADGEN_ACCEL_{item.name.upper()}")
+        names = {f"ADGEN_ACCEL_{item.name.upper()}": item.name for item in fields(cls)}
+        for variable, name in names.items():
+            raw = environ.get(variable)
             if raw is not None:
-                changes[item.name] = _parse(item.name, raw, getattr(options, item.name))
+                changes[name] = _parse(name, raw, getattr(options, name))
+        unknown = sorted(v for v in environ if v.startswith("ADGEN_ACCEL_") and v not in names)
+        if unknown:  # e.g. ADGEN_ACCEL_GUIDANCE_CUTOFF, which older docs named: say it does nothing
+            warnings.warn(f"ignored: {', '.join(unknown)} (known: {', '.join(names)})", stacklevel=2)
         return replace(options, **changes)
 
     @classmethod
@@ -69,8 +72,6 @@ class Acceleration:
             raise ValueError(f"dtype must be one of {DTYPES}, not {self.dtype!r}")
         if self.compile_mode not in COMPILE_MODES:
             raise ValueError(f"compile_mode must be one of {COMPILE_MODES}, not {self.compile_mode!r}")
-        if not 0.0 < self.guidance_cutoff <= 1.0:
-            raise ValueError("guidance_cutoff is a fraction of the steps in (0, 1]")
 
 
 def accelerate(pipe, options: Acceleration, *, one_step: bool = False):
@@ -102,6 +103,8 @@ def accelerate(pipe, options: Acceleration, *, one_step: bool = False):
 
 def stop_guidance_after(fraction: float, num_steps: int, *, sdxl: bool):
     """A callback_on_step_end that drops classifier-free guidance after `fraction` of the steps.
+
+    Measured by `python -m bench` (the cfg-cut arm); adgen's own generation does not apply it.
 
     Late steps refine detail that the conditional branch alone carries; dropping the
     unconditional half halves their UNet batch. Pass the returned tensor inputs as

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from adgen.color import Color
 from adgen.errors import InputError, NotFoundError
 from adgen.loading import read_mapping, validate
-from adgen.settings import brand_kits_dir, lora_dir
+from adgen.settings import brand_kit_roots, find_adapter
 
 BRAND_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -102,7 +102,7 @@ class BrandKit(_Frozen):
 
     @property
     def adapter_path(self) -> Path | None:
-        return lora_dir() / self.adapter.file if self.adapter else None
+        return find_adapter(self.adapter.file) if self.adapter else None
 
     def disclaimers_for(self, category: str, locale: str) -> tuple[str, ...]:
         """Disclaimer texts required for a product category in a locale."""
@@ -115,15 +115,16 @@ class BrandKit(_Frozen):
 
 
 def load_brand(brand_id: str, root: Path | None = None) -> BrandKit:
-    """Load brand_kits/<brand_id>/brand.yaml; the id must be a plain folder name."""
+    """Load <root>/<brand_id>/brand.yaml from the first kit folder that has it (adgen.settings search order)."""
     if not BRAND_ID_PATTERN.match(brand_id or ""):
         raise InputError("brand id must be lower-case letters, digits, '-' or '_'", field="brand", value=brand_id)
-    root = root or brand_kits_dir()
-    kit_dir = root / brand_id
-    path = kit_dir / "brand.yaml"
-    if not path.is_file():
+    roots = [root] if root else brand_kit_roots()
+    path = next((r / brand_id / "brand.yaml" for r in roots if (r / brand_id / "brand.yaml").is_file()), None)
+    if path is None:
         known = ", ".join(list_brand_ids(root)) or "none"
-        raise NotFoundError("unknown brand", field="brand", value=brand_id, hint=f"looked for {path}; known: {known}")
+        looked = ", ".join(str(r / brand_id / "brand.yaml") for r in roots) or "no kit folder exists"
+        raise NotFoundError("unknown brand", field="brand", value=brand_id, hint=f"looked for {looked}; known: {known}")
+    kit_dir = path.parent
     data = read_mapping(path, "brand kit")
     if data.get("id", brand_id) != brand_id:
         raise InputError("id must match the folder name", file=str(path), field="id", value=data.get("id"))
@@ -134,7 +135,6 @@ def load_brand(brand_id: str, root: Path | None = None) -> BrandKit:
 
 
 def list_brand_ids(root: Path | None = None) -> list[str]:
-    root = root or brand_kits_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "brand.yaml").is_file())
+    """Every kit id in `root`, or along the whole search path (a kit earlier on it hides a later one)."""
+    roots = [root] if root else brand_kit_roots()
+    return sorted({p.name for r in roots if r.is_dir() for p in r.iterdir() if (p / "brand.yaml").is_file()})

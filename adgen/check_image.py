@@ -16,8 +16,12 @@ PIL_TO_FILE_TYPE = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif"}
 
 
 def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file: Path | None,
-                     locale: str = "en-US", category: str = "general") -> Report:
-    """Load the image and its copy, reconstruct text layers by OCR, then run the registry over them."""
+                     locale: str = "en-US", category: str = "general", generated: bool | None = None) -> Report:
+    """Load the image and its copy, reconstruct text layers by OCR, then run the registry over them.
+
+    generated: whether the image is AI-generated (its AI labels are then required); None when
+    unknown, as for a product photo: labels are checked only if the file claims any.
+    """
     from PIL import Image
 
     image = load_artwork(image_path, "image").convert("RGB")
@@ -25,29 +29,29 @@ def check_image_file(image_path: Path, *, brand: str, format_id: str, copy_file:
         file_type = PIL_TO_FILE_TYPE.get(handle.format or "", (handle.format or "unknown").lower())
     copy = _read_copy(copy_file) if copy_file else {}
     return _check(image, image_path.read_bytes(), file_type, brand=brand, format_id=format_id, copy=copy,
-                  locale=locale, category=category)
+                  locale=locale, category=category, generated=generated)
 
 
 def check_image_bytes(data: bytes, image, *, brand: str, format_id: str, copy: dict | None = None,
-                      locale: str = "en-US", category: str = "general") -> Report:
+                      locale: str = "en-US", category: str = "general", generated: bool | None = None) -> Report:
     """Check an image already in memory (an upload): its encoded bytes and the decoded PIL image.
 
     The caller decodes (and so bounds bytes and pixels, see adgen.limits.decode_image).
     """
     file_type = PIL_TO_FILE_TYPE.get(image.format or "", (image.format or "unknown").lower())
     return _check(image.convert("RGB"), data, file_type, brand=brand, format_id=format_id,
-                  copy=validate_copy(copy or {}, file=None), locale=locale, category=category)
+                  copy=validate_copy(copy or {}, file=None), locale=locale, category=category, generated=generated)
 
 
 def _check(image, data: bytes, file_type: str, *, brand: str, format_id: str, copy: dict[str, str],
-           locale: str, category: str) -> Report:
+           locale: str, category: str, generated: bool | None) -> Report:
     from adgen.compliance.ocr_layers import layers_from_ocr
 
     kit = load_brand(brand)
     fmt = get_format(format_id)
     subject = CheckSubject(image=image, format=fmt, brand=kit, locale=locale, category=category, copy=copy,
                            composition=layers_from_ocr(image, _artwork_names(kit)), layers_from_ocr=True,
-                           encoded=data, file_type=file_type)
+                           encoded=data, file_type=file_type, generated=generated)
     return check(subject)
 
 

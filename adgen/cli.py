@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -11,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, kb, keys, rules
+from adgen.commands import apikeys, init, kb, keys, rules
 from adgen.commands.batch import batch_command
+from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
 from adgen.commands.ui import ui as ui_command
@@ -29,6 +31,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(kb.app, name="kb")
 app.add_typer(train_app, name="train")
 app.add_typer(lora_app, name="lora")
+app.add_typer(init.app, name="init")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -75,9 +78,8 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output 
     plan = yaml.safe_load((examples_dir() / "demo.yaml").read_text(encoding="utf-8"))
     jobs = [(load_product(examples_dir() / entry["product"]), entry["brand"], entry["formats"], entry.get("variants", 1))
             for entry in plan["runs"]]
-    code = _make_assets(jobs, seed, None, None, out)
-    # The demo shows failing rules as evidence; only bad input is an error.
-    raise typer.Exit(EXIT_OK if code != EXIT_BAD_INPUT else code)
+    # Exits like `generate`: 1 when an asset failed a rule (it is still written, with its evidence).
+    raise typer.Exit(_make_assets(jobs, seed, None, None, out))
 
 
 @app.command("check")
@@ -89,11 +91,15 @@ def check_command(
     locale: str = typer.Option("en-US", "--locale", help="Locale of the copy."),
     category: str = typer.Option("general", "--category", help="Product category."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    generated: Optional[bool] = typer.Option(None, "--generated/--not-generated",
+                                             help="Say whether the image is AI-generated (its AI labels are then "
+                                                  "required); default: unknown, labels checked only if it claims any."),
 ) -> None:
     """Run the rules that need no layers on any image."""
     from adgen.check_image import check_image_file
 
-    report = check_image_file(image, brand=brand, format_id=format, copy_file=copy, locale=locale, category=category)
+    report = check_image_file(image, brand=brand, format_id=format, copy_file=copy, locale=locale, category=category,
+                              generated=generated)
     if as_json:
         console.print_json(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
     else:
@@ -121,7 +127,7 @@ def plate(
     from adgen.errors import InputError
     from adgen.generation import render_plate
     from adgen.geometry import Size
-    from adgen.request import DEFAULT_MODEL, adapter_fits, model_defaults
+    from adgen.request import DEFAULT_MODEL, adapter_for, model_defaults
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
@@ -135,9 +141,11 @@ def plate(
         kit = load_brand(brand)
         text = ", ".join([prompt, *kit.style.words])
         negative = kit.style.negative
-        if kit.adapter and adapter_fits(kit.adapter_path, model):
+        path, note = adapter_for(kit, model) if kit.adapter else (None, "")
+        _warn(note)
+        if path is not None:
             text = f"{kit.adapter.trigger}, {text}" if kit.adapter.trigger else text
-            adapter = (kit.id, kit.adapter_path, kit.adapter.weight, kit.adapter.trigger)
+            adapter = (kit.id, path, kit.adapter.weight, kit.adapter.trigger)
     default_steps, default_guidance = model_defaults(model)
     image = render_plate(text, negative, model=model, target=Size(width, height), seed=seed,
                          steps=steps or default_steps, guidance=default_guidance if guidance is None else guidance,
@@ -148,50 +156,52 @@ def plate(
 
 
 @app.command()
-def formats() -> None:
-    """List output formats."""
+def formats(as_json: bool = JSON_OPTION) -> None:
+    """List output formats (piped: tab-separated rows, ids whole)."""
     from adgen.formats import all_formats
 
+    registry = all_formats()
     table = Table("id", "channel", "size px", "print size", "safe area (t r b l)", "max KB", "types", "template")
-    for f in all_formats().values():
+    for f in registry.values():
         s = f.safe_area
         print_size = (f"{f.width_mm:g}x{f.height_mm:g} mm +{f.bleed_mm:g} bleed, {f.safe_mm:g} safe @ {f.ppi} ppi"
                       if f.is_print else "—")
         table.add_row(f.id, f.channel, f"{f.width}x{f.height}", print_size,
                       f"{s.top:.1%} {s.right:.1%} {s.bottom:.1%} {s.left:.1%}",
                       str(f.max_kb), ",".join(f.file_types), f.template)
-    console.print(table)
+    show(table, [dataclasses.asdict(f) for f in registry.values()], as_json=as_json, console=console)
 
 
 @app.command()
-def marks() -> None:
+def marks(as_json: bool = JSON_OPTION) -> None:
     """List certification marks (artwork, minimum size, clear space, where allowed or required)."""
     from adgen.marks import all_marks
 
+    registry = all_marks()
     table = Table("id", "name", "file", "min px", "clear space", "locales", "categories", "required")
-    for m in all_marks().values():
+    for m in registry.values():
         required = (f"{', '.join(m.required_locales)} when copy says {' / '.join(m.required_terms)}"
                     if m.required_locales else "—")
         table.add_row(m.id, m.name, m.file.name, str(m.min_size_px), f"{m.clear_space:.0%} of height",
                       ", ".join(m.locales), ", ".join(m.categories), required)
-    console.print(table)
+    show(table, [dataclasses.asdict(m) for m in registry.values()], as_json=as_json, console=console)
 
 
 @app.command()
-def brands() -> None:
-    """List brand kits."""
+def brands(as_json: bool = JSON_OPTION) -> None:
+    """List brand kits (piped: tab-separated rows, ids whole)."""
     from adgen.brand import list_brand_ids, load_brand
 
+    kits = [load_brand(brand_id) for brand_id in list_brand_ids()]
     table = Table("id", "name", "locales", "palette", "fonts", "adapter")
-    for brand_id in list_brand_ids():
-        kit = load_brand(brand_id)
-        palette = " ".join(f"[on {hex_value}]  [/] {role}" for role, hex_value in kit.palette.items())
+    for kit in kits:
+        palette = " ".join(f"[on {hex_value}]  [/] {role} {hex_value}" for role, hex_value in kit.palette.items())
         fonts = f"{kit.fonts.headline.family} {kit.fonts.headline.weight} / {kit.fonts.body.family} {kit.fonts.body.weight}"
         adapter = "—"
         if kit.adapter:
             adapter = f"{kit.adapter.file} ×{kit.adapter.weight}" + ("" if kit.adapter_path.is_file() else " (not trained)")
         table.add_row(kit.id, kit.name, ", ".join(kit.locales), palette, fonts, adapter)
-    console.print(table)
+    show(table, [kit.model_dump(mode="json") for kit in kits], as_json=as_json, console=console)
 
 
 def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk: bool = False) -> int:
@@ -205,12 +215,15 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     from adgen.manifest import ManifestRow, write_manifest
     from adgen.knowledge import LOCAL_TENANT
     from adgen.pipeline import run
-    from adgen.request import AssetRequest
+    from adgen.request import DEFAULT_MODEL, AssetRequest, adapter_for
     from adgen.validation import validate_request
 
-    requests = []
+    requests, warned = [], set()
     for spec, brand_id, format_ids, variants in jobs:
         kit = validate_request([spec], brand_id, format_ids, variants, product_field="").brand  # exit 2 now
+        if kit.adapter and kit.id not in warned:  # also a brand.adapter finding in each asset's report
+            warned.add(kit.id)
+            _warn(adapter_for(kit, model or DEFAULT_MODEL)[1])
         requests += [(AssetRequest(product=spec, brand=brand_id, format=f, variant=v, seed=seed, model=model, steps=steps), kit)
                      for f in format_ids for v in range(1, variants + 1)]
     rows, results = [], []
@@ -230,8 +243,13 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     manifest = write_manifest(rows, out)
     _print_summary(results, out)
     console.print(f"manifest: {manifest}")
-    _print_evidence(out)
+    _print_evidence(out, [r.files.report for r in results if r.files is not None])
     return EXIT_FAILED_RULE if any(r.verdict == "fail" for r in results) else EXIT_OK
+
+
+def _warn(note: str) -> None:
+    if note:
+        err_console.print(f"[yellow]warning:[/] {note}", highlight=False)
 
 
 def _write_extras(result, *, svg: bool, cmyk: bool) -> None:
@@ -253,10 +271,10 @@ def _write_extras(result, *, svg: bool, cmyk: bool) -> None:
         err_console.print(f"--cmyk: {result.request.format.id} is not a print format; no CMYK file written")
 
 
-def _print_evidence(out: Path) -> None:
+def _print_evidence(out: Path, reports: list[Path]) -> None:
     from adgen.evidence import write_evidence
 
-    html_path, sheet_path = write_evidence(out)
+    html_path, sheet_path = write_evidence(out, reports)
     console.print(f"report: {html_path}\ncontact sheet: {sheet_path}", highlight=False)
 
 

@@ -31,6 +31,7 @@ class PlacedLayer:
     source: Path | None = None   # image layers: the file whose pixels were placed
     scale: float | None = None   # image layers: source px -> placed px
     glyph_mask: Image.Image | None = field(default=None, compare=False, repr=False)  # L, size of box
+    cutout: dict | None = field(default=None, compare=False)  # product photo without alpha: CutoutRecord.as_dict()
     notes: tuple[str, ...] = ()
 
 

@@ -1,6 +1,8 @@
-"""Evidence people look at: an HTML report and a contact sheet for every asset under an output folder.
+"""Evidence people look at: an HTML report and a contact sheet for the assets of one run.
 
-Reads each `*.report.json` beside its image (as adgen.export wrote them) and draws the findings'
+Reads the run's `*.report.json` files beside their images (as adgen.export wrote them), never
+every report under the folder: an output folder used by an earlier run keeps that run's files, and
+the report shows what the manifest lists. It draws the findings'
 boxes over the asset: SVG over the image in the HTML (hover a box for the finding), burned into
 the thumbnails of the contact sheet. The HTML links the images relatively, so the folder can be
 zipped or served as it is.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,24 +42,29 @@ class _Asset:
         return f"{sku} · {recipe.get('format', self.image.stem)} · v{recipe.get('variant', '?')}"
 
     @property
+    def outlined_findings(self) -> list[dict]:
+        """Findings that carry a segmented subject's outline (checks of images adgen did not lay out)."""
+        return [f for f in self.report.get("findings", []) if f.get("outline") and f["status"] != "skip"]
+
+    @property
     def drawn_findings(self) -> list[dict]:
         """Findings worth a box on the picture: not passes, not skips, with a box."""
         return [f for f in self.report.get("findings", []) if f.get("box") and f["status"] in ("fail", "warn")]
 
 
-def write_evidence(out_dir: Path) -> tuple[Path, Path]:
-    """Write OUT/report.html and OUT/contact-sheet.png for every report under out_dir; their paths."""
+def write_evidence(out_dir: Path, reports: Iterable[Path]) -> tuple[Path, Path]:
+    """Write OUT/report.html and OUT/contact-sheet.png for one run's reports (paths under out_dir); their paths."""
     out_dir = Path(out_dir)
-    assets = sorted(_load_assets(out_dir), key=lambda a: (VERDICT_RANK.get(a.verdict, 0), a.title))
+    assets = sorted(_load_assets(reports), key=lambda a: (VERDICT_RANK.get(a.verdict, 0), a.title))
     html_path, sheet_path = out_dir / "report.html", out_dir / "contact-sheet.png"
     html_path.write_text(_html(assets, out_dir), encoding="utf-8")
     _contact_sheet(assets).save(sheet_path, optimize=True)
     return html_path, sheet_path
 
 
-def _load_assets(out_dir: Path) -> list[_Asset]:
+def _load_assets(reports: Iterable[Path]) -> list[_Asset]:
     assets = []
-    for report_path in sorted(out_dir.rglob("*.report.json")):
+    for report_path in (Path(p) for p in reports):
         stem = report_path.name[: -len(".report.json")]
         image = next((report_path.with_name(stem + s) for s in IMAGE_SUFFIXES if report_path.with_name(stem + s).is_file()), None)
         if image is None:
@@ -81,7 +89,11 @@ def _card(asset: _Asset, out_dir: Path, index: int, guide) -> str:
         width, height = handle.size
     href = html.escape(asset.image.relative_to(out_dir).as_posix())
     stroke = max(2, round(max(width, height) / 300))
-    rects = "".join(
+    outlines = "".join(
+        f'<polygon points="{" ".join(f"{x},{y}" for x, y in polygon)}" fill="none" stroke="#0969DA" '
+        f'stroke-width="{stroke}"><title>{html.escape(f["rule"])}: the segmented subject</title></polygon>'
+        for f in asset.outlined_findings[:1] for polygon in f["outline"] if len(polygon) >= 3)
+    rects = outlines + "".join(
         f'<rect x="{b[0]}" y="{b[1]}" width="{b[2] - b[0]}" height="{b[3] - b[1]}" fill="none" '
         f'stroke="{VERDICT_COLOURS[f["status"]]}" stroke-width="{stroke}"><title>{html.escape(_line(f))}</title></rect>'
         for f in asset.drawn_findings for b in [f["box"]])
@@ -166,6 +178,10 @@ def _thumbnail(asset: _Asset) -> Image.Image:
     scale = THUMB_PX / max(image.size)
     thumb = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(thumb)
+    for finding in asset.outlined_findings[:1]:
+        for polygon in finding["outline"]:
+            if len(polygon) >= 3:
+                draw.polygon([(round(x * scale), round(y * scale)) for x, y in polygon], outline="#0969DA")
     for finding in asset.drawn_findings:
         box = [round(v * scale) for v in finding["box"]]
         draw.rectangle(box, outline=VERDICT_COLOURS[finding["status"]], width=2)

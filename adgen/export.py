@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +23,15 @@ def export(data: bytes, report: dict, *, out_dir: Path, sku: str, stem: str, fil
     folder.mkdir(parents=True, exist_ok=True)
     image_path = folder / f"{stem}.{EXTENSIONS[file_type]}"
     report_path = folder / f"{stem}.report.json"
-    _write_atomic(image_path, data)
+    write_atomic(image_path, data)
     # The report goes last: a report on disk means its image is complete.
-    _write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
+    write_atomic(report_path, json.dumps(report, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
     return ExportedFiles(image_path, report_path)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write data to path under a temporary name, synced, then renamed over it: never a torn file."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(temp, "wb") as handle:
         handle.write(data)
         handle.flush()

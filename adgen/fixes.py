@@ -107,8 +107,8 @@ def subject_for(draft: Draft, encoded: Encoded, tenant: str | None = None) -> Ch
     return CheckSubject(image=draft.composition.image, format=resolved.format, brand=resolved.brand,
                         locale=resolved.product.locale, category=resolved.product.category,
                         composition=draft.composition, encoded=encoded.data, file_type=encoded.file_type,
-                        claims=spec_claims(resolved.product), tenant=tenant)
-
+                        claims=spec_claims(resolved.product), tenant=tenant,
+                        adapter_note=resolved.adapter_note or None)
 
 
 def _fixes_for(report: Report) -> list[tuple[Fix, list[Finding]]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -11,10 +10,11 @@ import yaml
 
 from adgen.errors import InputError, NotFoundError
 from adgen.geometry import Box, Size
-from adgen.settings import PACKAGE_DIR
+from adgen.settings import PACKAGE_DIR, formats_files
 
 BUILTIN_FORMATS = PACKAGE_DIR / "data" / "formats.yaml"
 MM_PER_INCH = 25.4
+REQUIRED_KEYS = ("id", "channel", "width and height (or width_mm and height_mm)", "template", "max_kb")
 
 
 @dataclass(frozen=True)
@@ -66,15 +66,15 @@ class Format:
 
 
 def all_formats() -> dict[str, Format]:
-    """Built-in formats plus those in $ADGEN_FORMATS (a YAML list), by id."""
-    extra = os.environ.get("ADGEN_FORMATS")
-    return _load_registry(str(extra) if extra else None)
+    """Built-in formats plus your own (adgen.settings.formats_files: $ADGEN_FORMATS, ./formats.yaml,
+    $ADGEN_HOME/formats.yaml), by id; a file earlier in that order wins for an id."""
+    return _load_registry(tuple(str(p) for p in formats_files()))
 
 
 @cache
-def _load_registry(extra_file: str | None) -> dict[str, Format]:
+def _load_registry(extra_files: tuple[str, ...]) -> dict[str, Format]:
     registry = {f.id: f for f in _read_formats(BUILTIN_FORMATS)}
-    if extra_file:
+    for extra_file in reversed(extra_files):
         registry.update({f.id: f for f in _read_formats(Path(extra_file))})
     return registry
 
@@ -95,6 +95,13 @@ def _read_formats(path: Path) -> list[Format]:
         raise InputError("formats file must be a YAML list of records", file=str(path))
     formats = []
     for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InputError("a format record must be a mapping", file=str(path), row=index + 1, value=record)
+        size_keys = ("width_mm", "height_mm") if "width_mm" in record else ("width", "height")
+        missing = [k for k in ("id", "channel", *size_keys, "template", "max_kb") if k not in record]
+        if missing:
+            raise InputError(f"format record needs {', '.join(REQUIRED_KEYS)} (missing: {', '.join(missing)})",
+                             file=str(path), row=index + 1, field=missing[0])
         try:
             if "width_mm" in record:
                 record = _print_record(record)

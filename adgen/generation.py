@@ -67,7 +67,9 @@ def load_pipeline(model: str):
 
 def model_fingerprint(model: str) -> str:
     """sha256 over the model's weight files (names and bytes), for the recipe."""
-    root = _model_root(model)
+    from adgen.model_family import model_root
+
+    root = model_root(model)
     if root is None:
         return "unknown"
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*")
@@ -99,7 +101,9 @@ def _load_pipeline_cached(model: str, device: str, dtype_name: str):
     # Speed-ups measured per device by `python -m bench`; ADGEN_ACCEL_* switches each one.
     from adgen.acceleration import Acceleration, accelerate
 
-    return accelerate(pipe, Acceleration.from_env(device), one_step="turbo" in model.lower())
+    from adgen.model_family import model_family
+
+    return accelerate(pipe, Acceleration.from_env(device), one_step=model_family(model).distilled)
 
 
 def _load(model: str, dtype):
@@ -121,6 +125,12 @@ def _load(model: str, dtype):
 def _from_folder(path: Path, dtype):
     from diffusers import DiffusionPipeline
 
+    from adgen.model_family import is_adgen_tiny_folder
+
+    if is_adgen_tiny_folder(path):  # `adgen train base --out DIR`: no text_encoder/, MiniLM from its wheel
+        from adgen.tiny import load_tiny_pipeline
+
+        return load_tiny_pipeline(dtype=dtype, model_dir=path)
     if not (path / "model_index.json").is_file():
         raise ModelError(f"not a diffusers folder: {path / 'model_index.json'} is missing",
                          field="model", value=str(path))
@@ -166,22 +176,6 @@ def _from_hub_cache(model: str, dtype):
     except Exception as exc:
         raise ModelError(f"hub id not found in the local HF cache ({constants.HF_HUB_CACHE}); "
                          f"adgen does not download models: {type(exc).__name__}", field="model", value=model) from None
-
-
-def _model_root(model: str) -> Path | None:
-    if model == DEFAULT_MODEL:
-        from adgen.tiny import TINY_MODEL_DIR
-
-        return TINY_MODEL_DIR
-    path = Path(model).expanduser()
-    if path.exists():
-        return path
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(model, local_files_only=True))
-    except Exception:
-        return None
 
 
 def _activate_adapter(pipe, adapter: tuple | None) -> None:

@@ -86,15 +86,26 @@ def _place_product(canvas, request: ResolvedRequest, area: Box):
     path = request.product.product_image
     if slot is None or path is None:
         return canvas, None
-    artwork = load_artwork(path, "product_image")
+    from adgen.compliance.thresholds import threshold
+    from adgen.product_photo import product_artwork
+
+    minimum = threshold("product.cutout.min_confidence", format_id=request.format.id, locale=request.product.locale,
+                        brand_overrides=request.brand.thresholds)
+    # A photo without alpha is cut out (cached by its bytes) unless the cut-out is not confident.
+    artwork, source, cutout = product_artwork(path, cut_out=request.cutout, min_confidence=minimum)
     # Marketplace slots measure from the canvas, not the safe area (product fill rule).
     base = Box(0, 0, *request.format.size.as_tuple()) if request.format.marketplace else area
     slot_box = slot.box_in(base)
     placed = place_artwork(canvas, artwork, slot_box, valign="center" if request.format.marketplace else "bottom",
                            shadow=not request.format.marketplace)
-    notes = () if placed.has_alpha else ("product image has no alpha: placed as a framed photo",)
-    layer = PlacedLayer(name="product", kind="image", box=placed.box, slot_box=slot_box,
-                        source=path, scale=placed.scale, notes=notes)
+    notes = ()
+    if cutout is not None:
+        notes = (f"product photo cut out automatically ({cutout.method}, confidence {cutout.confidence:.2f})",) \
+            if cutout.applied else (f"product photo placed as a framed photo: {cutout.reason}",)
+    elif not placed.has_alpha:
+        notes = ("product image has no alpha: placed as a framed photo",)
+    layer = PlacedLayer(name="product", kind="image", box=placed.box, slot_box=slot_box, source=source,
+                        scale=placed.scale, notes=notes, cutout=cutout.as_dict() if cutout else None)
     return placed.image, layer
 
 

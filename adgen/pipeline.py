@@ -112,6 +112,10 @@ def recipe(resolved: ResolvedRequest, prompt: Prompt) -> dict:
 def _encode_draft(draft: Draft) -> tuple[dict, Encoded]:
     """The recipe (with any fixes applied) and the signed bytes for one draft of the asset."""
     asset_recipe = recipe(draft.resolved, draft.prompt)
+    product = draft.composition.layer("product")
+    if product is not None and product.cutout is not None:
+        # What became of a product photo without alpha: its digest, the matte's confidence, placed or framed.
+        asset_recipe["product_cutout"] = {k: v for k, v in product.cutout.items() if k not in ("path", "shadow_path")}
     if draft.applied:
         asset_recipe["fixes"] = list(draft.applied)
     encoded = encode(draft.pixels, file_type=draft.resolved.file_type, max_kb=draft.resolved.format.max_kb,

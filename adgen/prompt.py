@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from adgen.request import ResolvedRequest
-from adgen.settings import prompts_dir
+from adgen.settings import prompts_dirs
 
 # How the empty space should sit for each template, so copy has room to land.
 FRAMING = {
@@ -34,7 +34,8 @@ class Prompt:
 def build_prompt(request: ResolvedRequest) -> Prompt:
     """Render the prompt for the request's background plate."""
     family = "marketplace" if request.format.marketplace else "backdrop"
-    environment = Environment(loader=FileSystemLoader(str(prompts_dir())), undefined=StrictUndefined,
+    # One loader over the search path: a project's prompts/backdrop.j2 replaces the bundled one alone.
+    environment = Environment(loader=FileSystemLoader([str(p) for p in prompts_dirs()]), undefined=StrictUndefined,
                               autoescape=False, keep_trailing_newline=False)
     text = environment.get_template(f"{family}.j2").render(
         trigger=request.adapter_trigger,

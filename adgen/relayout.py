@@ -24,7 +24,7 @@ def relayout(result: AssetResult, product: ProductSpec, out_dir: Path | None) ->
     request = AssetRequest(product=product, brand=resolved.brand.id, format=resolved.format.id,
                            variant=resolved.variant, seed=resolved.base_seed, model=resolved.model,
                            steps=resolved.steps, guidance=resolved.guidance, file_type=resolved.file_type,
-                           use_adapter=resolved.adapter_path is not None)
+                           use_adapter=resolved.adapter_path is not None, cutout=resolved.cutout)
     # The same run() as every entry point, from step 4 on: the plate is already made.
     return run(request, out_dir, brand=resolved.brand, plate=result.composition.plate)
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from adgen.brand import BrandKit, load_brand
 from adgen.formats import Format, get_format
 from adgen.layout_templates import Template, template_for
+from adgen.model_family import DEFAULT_MODEL, model_family
 from adgen.spec import ProductSpec
 
-DEFAULT_MODEL = "adgen-tiny"
 MAX_VARIANTS = 64  # per (product, format): the CLI's --variants and every request's cap
 
 
@@ -34,6 +34,8 @@ class AssetRequest(BaseModel):
     guidance: float | None = Field(None, ge=0, le=30, description="Classifier-free guidance scale.")
     file_type: Literal["png", "jpeg"] | None = Field(None, description="png or jpeg; default per format.")
     use_adapter: bool = Field(True, description="Apply the brand's LoRA adapter when it has one.")
+    cutout: bool = Field(True, description="Cut a product photo without alpha out of its plain background "
+                                           "(else, or when the cut-out is not confident, place it framed).")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class ResolvedRequest:
     adapter_path: Path | None
     adapter_weight: float
     adapter_trigger: str
+    adapter_note: str = ""   # why the kit's adapter is not applied ("" when it is, or the kit has none)
+    cutout: bool = True      # cut a product photo without alpha out (else framed)
 
     @property
     def asset_stem(self) -> str:
@@ -66,9 +70,9 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
     fmt = get_format(request.format)
     model = request.model or DEFAULT_MODEL
     steps, guidance = model_defaults(model)
-    adapter_path = kit.adapter_path if (request.use_adapter and kit.adapter) else None
-    if adapter_path is not None and not adapter_fits(adapter_path, model):
-        adapter_path = None  # not trained yet, or trained on another base model: plain base model
+    adapter_path, adapter_note = None, ""
+    if request.use_adapter and kit.adapter:
+        adapter_path, adapter_note = adapter_for(kit, model)
     file_type = request.file_type or fmt.default_file_type
     return ResolvedRequest(
         product=request.product, brand=kit, format=fmt, template=template_for(fmt, kit),
@@ -79,7 +83,22 @@ def resolve(request: AssetRequest, *, brand: BrandKit | None = None) -> Resolved
         file_type=file_type, adapter_path=adapter_path,
         adapter_weight=kit.adapter.weight if kit.adapter else 0.0,
         adapter_trigger=kit.adapter.trigger if (kit.adapter and adapter_path) else "",
+        adapter_note=adapter_note,
+        cutout=request.cutout,
     )
+
+
+def adapter_for(kit: BrandKit, model: str) -> tuple[Path | None, str]:
+    """The kit's adapter file for this model, or None and why not (shown as a warning and a brand.adapter finding)."""
+    path = kit.adapter_path
+    if not path.is_file():
+        return None, (f"brand {kit.id}'s adapter {kit.adapter.file} is not trained yet (adgen lora train --brand "
+                      f"{kit.id}); the plate was generated without it")
+    if not adapter_fits(path, model):
+        return None, (f"brand {kit.id}'s adapter {kit.adapter.file} was trained on another base model than {model}; "
+                      f"the plate was generated without it (train one for this model: adgen lora train --brand "
+                      f"{kit.id} --base MODEL)")
+    return path, ""
 
 
 def adapter_fits(adapter_path: Path, model: str) -> bool:
@@ -100,12 +119,6 @@ def derive_seed(base_seed: int, sku: str, format_id: str, variant: int) -> int:
 
 
 def model_defaults(model: str) -> tuple[int, float]:
-    """Steps and guidance that suit a model class (Turbo-class models want 1-4 steps, no CFG)."""
-    name = model.lower()
-    if "turbo" in name or "lightning" in name:
-        return 2, 0.0
-    if name == DEFAULT_MODEL:
-        from adgen.tiny import TINY_DEFAULT_GUIDANCE, TINY_DEFAULT_STEPS
-
-        return TINY_DEFAULT_STEPS, TINY_DEFAULT_GUIDANCE
-    return 30, 7.0
+    """Steps and guidance for a model's family, read from its config files (adgen.model_family), not its name."""
+    family = model_family(model)
+    return family.steps, family.guidance

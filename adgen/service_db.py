@@ -154,7 +154,7 @@ class _Files:
             conn = self._take(write)
             try:
                 _begin(conn, write)
-            except sqlite3.DatabaseError as exc:
+            except BaseException as exc:  # whatever it was, the connection goes back
                 _rollback(conn)
                 self.release(conn, write, discard=True)
                 if attempt == 2 or not _damaged(exc):

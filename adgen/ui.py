@@ -24,7 +24,7 @@ import gradio as gr  # noqa: E402  (after the telemetry switch)
 
 from adgen import ui_render, ui_session  # noqa: E402
 from adgen.brand import list_brand_ids, load_brand  # noqa: E402
-from adgen.errors import AdgenError  # noqa: E402
+from adgen.errors import AdgenError, InputError  # noqa: E402
 from adgen.formats import all_formats  # noqa: E402
 from adgen.request import DEFAULT_MODEL, AssetRequest  # noqa: E402
 from adgen.settings import examples_dir  # noqa: E402
@@ -91,8 +91,12 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                                              info=AssetRequest.model_fields["seed"].description)
                         with gr.Row():
                             model_box = _model_input(model, served)
-                            steps = gr.Number(None, precision=0, minimum=1, maximum=150, label="Steps", elem_id="steps",
-                                              info=AssetRequest.model_fields["steps"].description)
+                            # Gradio 6 shows and sends an empty Number as 0, so 0 (or a cleared
+                            # box, sent as None) is what "the model's default" looks like here.
+                            steps = gr.Number(0, precision=0, minimum=0, maximum=150, label="Steps (0: model default)",
+                                              elem_id="steps", info=AssetRequest.model_fields["steps"].description)
+                        cutout = gr.Checkbox(True, label="Cut out product photo (else framed)", elem_id="cutout",
+                                             info=AssetRequest.model_fields["cutout"].description)
                     generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
                 with gr.Column(scale=3, min_width=480):
                     summary_view = gr.HTML(elem_id="summary")
@@ -131,7 +135,7 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
         brand.change(_brand_card_or_error, brand, brand_card, api_visibility="private")
         example.change(functools.partial(_example_values, examples), example, field_inputs, api_visibility="private")
         generate_button.click(
-            _generate, [brand, *field_inputs, format_boxes, variants, seed, model_box, steps],
+            _generate, [brand, *field_inputs, format_boxes, variants, seed, model_box, steps, cutout],
             [session, selected, summary_json, bundle], api_name="generate",
         ).success(refresh, [session, selected], views, api_visibility="private")
         for format_id, gallery in galleries.items():
@@ -157,12 +161,28 @@ def _model_input(model: str | None, served: ServedPolicy | None):
                       info=AssetRequest.model_fields["model"].description)
 
 
-def launch_ui(blocks: gr.Blocks | None = None, *, host: str = "127.0.0.1", port: int = 7860,
+def launch_ui(blocks: gr.Blocks | None = None, *, host: str | None = None, port: int | None = None,
               model: str | None = None, **launch_options):
-    """Serve the app locally (no share link, no telemetry); blocks until stopped unless told otherwise."""
+    """Serve the app (no share link, no telemetry); blocks until stopped unless told otherwise.
+
+    host and port default, as in any Gradio app, to $GRADIO_SERVER_NAME (else 127.0.0.1) and
+    $GRADIO_SERVER_PORT (else the first free port from 7860).
+    """
     blocks = blocks or build_ui(model)
+    # Read here, not left to gradio: it reads them once, when gradio.http_server is imported.
+    host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    port = port or _port_from_env()
     return blocks.queue().launch(server_name=host, server_port=port, share=False, theme=theme(),
                                  css=ui_render.UI_CSS, footer_links=["api"], **launch_options)
+
+
+def _port_from_env() -> int | None:
+    value = os.environ.get("GRADIO_SERVER_PORT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise InputError("must be a TCP port number (1-65535)", field="GRADIO_SERVER_PORT", value=value)
+    return int(value)
 
 
 # --- handlers: each turns form values into one call and the results into component values ---
@@ -226,17 +246,18 @@ def _spec_parameters(before: tuple[str, ...], after: tuple[str, ...] = (), progr
     return name
 
 
-@_spec_parameters(("brand",), ("formats", "variants", "seed", "model", "steps"), progress=True)
+@_spec_parameters(("brand",), ("formats", "variants", "seed", "model", "steps", "cutout"), progress=True)
 @_edge
 def _generate(*values):
     names = list(ProductSpec.model_fields)
     brand, values = values[0], values[1:]
     product = ui_session.product_from_form(dict(zip(names, values[:len(names)])))
-    format_ids, variants, seed, model, steps, progress, request = values[len(names):]
+    format_ids, variants, seed, model, steps, cutout, progress, request = values[len(names):]
     _authorize(request, brand=brand, model=(model or "").strip() or None, files=[product.product_image])
     validate_request([product], brand, list(format_ids or []), int(variants), product_field="")
     requests = ui_session.plan_requests(product, brand, list(format_ids or []), int(variants), int(seed or 0),
-                                        (model or "").strip() or None, int(steps) if steps else None)
+                                        (model or "").strip() or None, int(steps) if steps else None,
+                                        cutout=cutout is not False)
     session = ui_session.generate_all(
         requests, lambda done, total, label: progress((done, total), desc=f"generating {label}", unit="assets"))
     bundle = ui_session.write_bundle(session)

@@ -14,6 +14,7 @@ from adgen.compliance import Finding, Report
 STATUS_COLORS = {"pass": "#1a7f37", "warn": "#b45309", "fail": "#cf222e", "skip": "#6e7781"}
 STATUS_ICONS = {"pass": "✓", "warn": "!", "fail": "✕", "skip": "–"}
 LAYER_OUTLINE = (110, 119, 129, 150)   # every placed layer, thin grey
+SUBJECT_OUTLINE = (9, 105, 218, 220)   # the segmented subject of a foreign image, blue
 DETAIL_LONG_SIDE_PX = 720              # small formats are scaled up to about this for inspection
 FINDING_COLUMNS = ["rule", "status", "element", "message", "measured", "threshold"]
 FINDING_COLUMN_WIDTHS = ["20%", "10%", "10%", "32%", "14%", "14%"]
@@ -83,7 +84,8 @@ def findings_rows(findings: tuple[Finding, ...] | list[Finding]) -> list[list[st
 
 
 def draw_findings(image: Image.Image, report: Report, layer_boxes: tuple = ()) -> Image.Image:
-    """A copy of image, scaled up when small, with layer boxes in grey and finding boxes by status."""
+    """A copy of image, scaled up when small, with layer boxes in grey, finding boxes by status and the
+    outline of a segmented subject (the evidence of the marketplace rules on an image adgen did not make)."""
     scale = max(1, DETAIL_LONG_SIDE_PX // max(image.size))
     canvas = image.convert("RGB").resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
@@ -92,6 +94,10 @@ def draw_findings(image: Image.Image, report: Report, layer_boxes: tuple = ()) -
         draw.rectangle(_scaled(box, scale), outline=LAYER_OUTLINE, width=1)
     font = _label_font(max(11, min(36, canvas.width // 36)))
     stroke = max(2, canvas.width // 300)
+    outlined = next((f for f in report.findings if f.outline and f.status != "skip"), None)
+    for polygon in (outlined.outline if outlined else ()):
+        if len(polygon) >= 3:
+            draw.polygon([(x * scale, y * scale) for x, y in polygon], outline=SUBJECT_OUTLINE, width=stroke)
     worst_last = sorted((f for f in report.findings if f.box is not None and f.status != "skip"),
                         key=lambda f: ("pass", "warn", "fail").index(f.status) if f.status in ("pass", "warn", "fail") else 0)
     for finding in worst_last:

@@ -84,7 +84,7 @@ def form_from_product(product: ProductSpec) -> dict[str, object]:
 
 
 def plan_requests(product: ProductSpec, brand: str, format_ids: list[str], variants: int, seed: int,
-                  model: str | None, steps: int | None) -> list[AssetRequest]:
+                  model: str | None, steps: int | None, *, cutout: bool = True) -> list[AssetRequest]:
     """Every (format, variant) request, validated before any work starts."""
     from adgen.formats import get_format
     from adgen.placement import load_artwork
@@ -96,7 +96,7 @@ def plan_requests(product: ProductSpec, brand: str, format_ids: list[str], varia
     if product.product_image is not None:
         load_artwork(product.product_image, "product_image")
     return [AssetRequest(product=product, brand=brand, format=format_id, variant=variant, seed=seed,
-                         model=model or None, steps=steps)
+                         model=model or None, steps=steps, cutout=cutout)
             for format_id in format_ids for variant in range(1, variants + 1)]
 
 
@@ -119,7 +119,7 @@ def regenerate(session: DesignSession, key: AssetKey, seed: int) -> AssetResult:
     old = session.assets[key].request
     request = AssetRequest(product=old.product, brand=old.brand.id, format=old.format.id, variant=old.variant,
                            seed=seed, model=old.model, steps=old.steps, guidance=old.guidance,
-                           file_type=old.file_type, use_adapter=old.adapter_path is not None)
+                           file_type=old.file_type, use_adapter=old.adapter_path is not None, cutout=old.cutout)
     return _keep(session, key, lambda: run(request, session.out_dir, brand=old.brand))
 
 

@@ -1,4 +1,5 @@
-"""Helpers shared by the API tests: a request body, a local webhook receiver, a served adgen."""
+"""Helpers shared by the API tests: a request body, a local webhook receiver, a served adgen,
+and a wait for any local server (the app, `adgen ui`) to answer."""
 
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ class Receiver:
 
     def close(self):
         self.server.shutdown()
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 300) -> None:
+    """Poll a loopback url until it answers 200; fail with the process's output if it exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited with {process.returncode}:\n{process.communicate()[0]}")
+        try:
+            if httpx.get(url, timeout=5, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    process.kill()
+    raise AssertionError(f"{url} did not answer within {timeout_s:.0f} s:\n{process.communicate()[0]}")
 
 
 def free_port() -> int:

@@ -32,7 +32,7 @@ def broken_report(tmp_path_factory):
         ("Pale small print nobody reads", (80, 600), 28, (205, 205, 205)),
         ("Swipe up", (400, 10), 48, (0, 0, 0)),
     ])
-    return check_image_file(path, brand="northwind", format_id="ig-square", copy_file=None)
+    return check_image_file(path, brand="northwind", format_id="ig-square", copy_file=None, generated=True)
 
 
 def test_a_broken_image_names_each_broken_rule(broken_report):

@@ -68,7 +68,7 @@ def test_evidence_html_and_contact_sheet_for_the_run(exported):
     from adgen.evidence import write_evidence
 
     out, result = exported
-    html_path, sheet_path = write_evidence(out)
+    html_path, sheet_path = write_evidence(out, [result.files.report])
     page = html_path.read_text(encoding="utf-8")
     relative = result.files.image.relative_to(out).as_posix()
     assert f'href="{relative}"' in page and "label.ai-metadata" in page

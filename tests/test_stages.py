@@ -26,11 +26,6 @@ def test_resolve_fills_every_default(cold_brew):
     assert r.seed != 0 and r.base_seed == 0
 
 
-def test_turbo_class_models_default_to_few_steps_without_guidance(cold_brew):
-    r = resolved(cold_brew, model="/models/sd-turbo")
-    assert r.steps <= 4 and r.guidance == 0.0
-
-
 def test_prompt_carries_scene_style_words_and_framing(cold_brew):
     prompt = build_prompt(resolved(cold_brew, format="fb-link"))
     assert cold_brew.scene in prompt.text

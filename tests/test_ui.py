@@ -10,11 +10,15 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+from api_helpers import wait_for_http
 
 from adgen.spec import ProductSpec
 from adgen.ui_render import STATUS_ICONS
@@ -136,6 +140,51 @@ def test_client_error_when_no_format_is_chosen(server, sd15_dir):
         Client(server, verbose=False).predict(**_form(sd15_dir, formats=[]), api_name="/generate")
 
 
+def test_launch_ui_takes_gradio_server_env_and_explicit_arguments_win(monkeypatch):
+    import gradio as gr
+
+    from adgen.ui import launch_ui
+
+    env_port, arg_port = _free_port(), _free_port()
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "localhost")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", str(env_port))
+    for arguments, expected in (({}, f"http://localhost:{env_port}"),
+                                ({"host": "127.0.0.1", "port": arg_port}, f"http://127.0.0.1:{arg_port}")):
+        with gr.Blocks() as blocks:
+            gr.Markdown("hello")
+        _, url, _ = launch_ui(blocks, prevent_thread_lock=True, quiet=True, **arguments)
+        try:
+            assert url.rstrip("/") == expected, arguments
+            assert httpx.get(expected + "/", timeout=30, trust_env=False).status_code == 200
+        finally:
+            blocks.close()
+
+
+def test_launch_ui_names_a_bad_gradio_server_port(monkeypatch):
+    from adgen.errors import InputError
+    from adgen.ui import launch_ui
+
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "http")
+    with pytest.raises(InputError, match="GRADIO_SERVER_PORT") as error:
+        launch_ui(object(), prevent_thread_lock=True)
+    assert error.value.field == "GRADIO_SERVER_PORT"
+
+
+def test_python_app_py_serves_where_gradio_env_says_and_prints_no_warnings():
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    env.pop("PYTHONWARNINGS", None)
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", app)
+    finally:
+        app.terminate()
+        output, _ = app.communicate(timeout=60)
+    assert f"http://127.0.0.1:{port}" in output
+    assert "Warning" not in output, output
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.is_file():
@@ -190,6 +239,43 @@ def test_browser_generate_inspect_regenerate_and_download(server, browser, outbo
     assert rows[0]["verdict"] == report["verdict"] and report["recipe"]["base_seed"] == 99
     assert foreign == [] and outbound == []
     page.close()
+
+
+def test_browser_untouched_form_generates(server, browser):
+    """Opened fresh, Generate works as is: example product, default formats and variants, Steps
+    left at the model's default (a fresh form once failed at once: Steps 0 was below its minimum 1)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server + "/")
+    page.locator("#field-sku").wait_for(timeout=60_000)
+    page.locator("#generate").click()
+    _wait_without_error(page, page.locator("#summary .adgen-badge").first, timeout_ms=600_000)
+    for format_id in ("ig-square", FORMAT):
+        gallery = page.locator(".adgen-gallery").filter(has_text=format_id)
+        gallery.get_by_text("v2 · ").wait_for(timeout=60_000)
+    assert page.locator("#summary .adgen-badge").count() == 4  # 2 formats x 2 variants
+    assert page.locator("#bundle a").first.is_visible()
+    page.close()
+
+
+def test_browser_check_with_only_an_image(server, browser):
+    """The Check tab with nothing but an upload: the default brand, format, copy and locale do."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server + "/")
+    page.get_by_role("tab", name="Check").click()
+    page.locator("#check-image input[type=file]").set_input_files(str(EXAMPLES / "images" / "cold-brew-bag.png"))
+    page.locator("#check-image").get_by_text("cold-brew-bag.png").wait_for(timeout=30_000)
+    page.locator("#check-button").click()
+    badge = page.locator("#check-verdict .adgen-badge")
+    _wait_without_error(page, badge, timeout_ms=300_000)
+    assert badge.inner_text().split()[-1].lower() in ("pass", "warn", "fail")
+    page.close()
+
+
+def _wait_without_error(page, locator, *, timeout_ms: int):
+    """Wait for locator or an error toast, whichever shows first; an error toast fails the test."""
+    error = page.locator(".toast-body.error")
+    locator.or_(error).first.wait_for(timeout=timeout_ms)
+    assert not error.count(), f"the app showed an error: {error.first.inner_text()}"
 
 
 def _text_input(page, elem_id: str):

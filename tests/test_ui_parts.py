@@ -75,7 +75,7 @@ def test_app_builds_a_form_input_for_every_spec_field_with_its_description():
     assert {"generate", "check", "regenerate", "relayout"} <= names
     generate = blocks.get_api_info()["named_endpoints"]["/generate"]
     assert [p["parameter_name"] for p in generate["parameters"]] == [
-        "brand", *ProductSpec.model_fields, "formats", "variants", "seed", "model", "steps"]
+        "brand", *ProductSpec.model_fields, "formats", "variants", "seed", "model", "steps", "cutout"]
 
 
 def test_cli_help_does_not_import_gradio():

@@ -125,7 +125,7 @@ def test_the_app_refuses_before_any_work():
 
     form = {name: None for name in Spec.model_fields} | {**GOOD, "marks": "fair-trade\nnope", "price": 14.99}
     with pytest.raises(gradio.Error) as err:
-        ui._generate("northwind", *[form[name] for name in Spec.model_fields], ["ig-square"], 1, 0, "", None,
+        ui._generate("northwind", *[form[name] for name in Spec.model_fields], ["ig-square"], 1, 0, "", None, True,
                      lambda *args, **kwargs: None, None)  # progress, then the gr.Request (none: the local app)
     expected = refusal(request(products=[{**GOOD, "marks": ["fair-trade", "nope"]}]), product_field="")
     assert err.value.title == "Check the field 'marks.1'" and expected.reason in err.value.message

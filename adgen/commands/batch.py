@@ -37,6 +37,8 @@ def batch_command(
     from adgen.batch import BatchOptions, run_batch
     from adgen.catalogue import parse_mapping
 
+    if brand:  # rows in other kits get the same news as a brand.adapter finding in their reports
+        _warn_about_adapter(brand, model)
     options = BatchOptions(catalogue=catalogue, out=out, formats=tuple(format), variants=variants, brand=brand,
                            seed=seed, model=model, steps=steps, mapping=tuple(parse_mapping(mapping).items()),
                            fetch_images=fetch_images, batch_size=batch_size, cpu_threads=cpu_threads,
@@ -44,8 +46,18 @@ def batch_command(
     with _ProgressBar() as bar:
         outcome = run_batch(options, on_plan=bar.start, on_result=bar.advance)
     _print_summary(outcome)
-    _write_evidence(out)
+    _write_evidence(out, [out / item.report for item in outcome.items if item.status == "done" and item.report])
     raise typer.Exit(outcome.exit_code)
+
+
+def _warn_about_adapter(brand: str, model: str | None) -> None:
+    from adgen.brand import load_brand
+    from adgen.request import DEFAULT_MODEL, adapter_for
+
+    kit = load_brand(brand)
+    note = adapter_for(kit, model or DEFAULT_MODEL)[1] if kit.adapter else ""
+    if note:
+        err_console.print(f"[yellow]warning:[/] {note}", highlight=False)
 
 
 class _ProgressBar:
@@ -95,10 +107,9 @@ def _print_summary(outcome) -> None:
     console.print(f"manifest: {outcome.manifest}")
 
 
-def _write_evidence(out: Path) -> None:
-    """The HTML report, where this build has it (adgen.evidence)."""
-    try:
-        from adgen.evidence import write_evidence
-    except ImportError:
-        return
-    console.print(f"report: {write_evidence(out)}")
+def _write_evidence(out: Path, reports: list[Path]) -> None:
+    """The HTML report and contact sheet of the assets the manifest lists (a resumed run's earlier ones too)."""
+    from adgen.evidence import write_evidence
+
+    html_path, sheet_path = write_evidence(out, reports)
+    console.print(f"report: {html_path}\ncontact sheet: {sheet_path}", highlight=False)

@@ -6,6 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from adgen.commands.listing import JSON_OPTION, show
+
 app = typer.Typer(help="Compliance rules and their thresholds.", invoke_without_command=True)
 console = Console()
 
@@ -24,16 +26,19 @@ OTHER_SOURCES = {
 
 
 @app.callback()
-def rules() -> None:
+def rules(as_json: bool = JSON_OPTION) -> None:
     """List every rule with its severity and default thresholds (brand kits override under `thresholds:`)."""
     from adgen.compliance import RULES
     from adgen.compliance.thresholds import all_defaults
 
     defaults = all_defaults()
     table = Table("rule", "severity", "checks", "default thresholds")
+    records = []
     for rule in RULES:
         # Keys are "<rule id>.<name>"; text.contrast's are shared with label.ai-visible and the disclaimer.
         own = {k[len(rule.id) + 1:]: v for k, v in defaults.items() if k.startswith(rule.id + ".")}
         shown = ", ".join(f"{k} {v:g}" for k, v in own.items())
         table.add_row(rule.id, rule.severity, rule.summary, "; ".join(filter(None, (shown, OTHER_SOURCES.get(rule.id)))))
-    console.print(table)
+        records.append({"id": rule.id, "severity": rule.severity, "summary": rule.summary, "thresholds": own,
+                        "limits_from": OTHER_SOURCES.get(rule.id)})
+    show(table, records, as_json=as_json, console=console)

@@ -8,8 +8,12 @@ import typer
 
 
 def ui(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on; keep 127.0.0.1 unless behind a proxy."),
-    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to serve on."),
+    host: Optional[str] = typer.Option(None, "--host", show_default=False,
+                                       help="Interface to listen on; default $GRADIO_SERVER_NAME, else 127.0.0.1 "
+                                            "(keep it unless behind a proxy)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, show_default=False,
+                                       help="Port to serve on; default $GRADIO_SERVER_PORT, else the first free "
+                                            "port from 7860."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model pre-filled in the form; default adgen-tiny."),
 ) -> None:
     """Serve the designer app: brand picker, product form, galleries with findings, Check tab."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from adgen.compliance import (artwork_rules, claim_rules, copy_rules, format_rules, marketplace_rules, ocr_rules, palette_rules,
-                              provenance_rules, safety_rules, text_rules)
+from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, claim_rules, copy_rules, format_rules,
+                              marketplace_rules, ocr_rules, palette_rules, provenance_rules, safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
 
@@ -36,17 +36,24 @@ RULES: tuple[Rule, ...] = (
          "each claim and feature backed by the brand's claim evidence (adgen kb)"),
     Rule("background.stray-text", "error", ocr_rules.stray_text, "OCR finds no text in the generated plate"),
     Rule("brand.palette", "warning", palette_rules.palette, "brand colours within CIEDE2000 of the palette"),
+    Rule("brand.adapter", "warning", adapter_rules.adapter, "the kit's LoRA adapter applied, or why not (other base)"),
     Rule("brand.logo-present", "error", artwork_rules.logo_present, "the kit's logo pixels at the logo box"),
     Rule("brand.logo-size", "error", artwork_rules.logo_size, "logo at least the kit's minimum width"),
     Rule("brand.logo-clearspace", "error", artwork_rules.logo_clearspace, "nothing inside the logo's clear space"),
     Rule("brand.mark-present", "error", artwork_rules.mark_present, "certification marks' own pixels, allowed marks"),
     Rule("product.fidelity", "error", artwork_rules.product_fidelity, "product region SSIM against the cut-out"),
+    Rule("product.cutout", "warning", artwork_rules.product_cutout,
+         "a product photo without alpha is cut out (else framed, saying why)"),
     Rule("safety.nsfw", "error", safety_rules.nsfw, "no exposed-body detection (nudenet)"),
     Rule("label.ai-visible", "error", text_rules.ai_label_visible, "a legible visible AI label"),
     Rule("label.ai-metadata", "error", provenance_rules.ai_metadata, "C2PA valid, IPTC and TC260 AI labels in XMP"),
     Rule("marketplace.white-background", "error", marketplace_rules.white_background, "pure white off the product"),
     Rule("marketplace.product-fill", "error", marketplace_rules.product_fill, "product fills 85% of the frame"),
-    Rule("marketplace.no-text", "error", marketplace_rules.no_text, "no text outside the product"),
+    Rule("marketplace.no-text", "error", marketplace_rules.no_text, "no overlay text (text on the pack is the pack's)"),
+    Rule("marketplace.min-side", "error", amazon_rules.min_side, "longest side >= 1000 px (zoom)"),
+    Rule("marketplace.no-border", "error", amazon_rules.no_border, "no border around the picture"),
+    Rule("marketplace.no-inset", "error", amazon_rules.no_inset, "no inset picture or second view"),
+    Rule("marketplace.no-watermark", "error", amazon_rules.no_watermark, "no text laid across the product"),
 )
 
 

@@ -93,6 +93,24 @@ def product_fidelity(subject: CheckSubject) -> list[Finding]:
                     threshold=minimum, element="product", box=layer.box)]
 
 
+def product_cutout(subject: CheckSubject) -> list[Finding]:
+    """product.cutout: a product photo without alpha went in cut out; framed (not confident enough) warns, saying why."""
+    layer = subject.composition.layer("product") if subject.placed else None
+    record = layer.cutout if layer is not None else None
+    if record is None:
+        return [Finding("product.cutout", "skip", "warning", "no product photo without alpha placed")]
+    measured, minimum = record["confidence"], record["min_confidence"]
+    if record["applied"]:
+        return [Finding("product.cutout", "pass", "warning",
+                        f"photo cut out ({record['method']}, confidence {measured:.2f}): {record['reason']}",
+                        measured=measured, threshold=minimum, element="product", box=layer.box)]
+    if measured >= minimum:  # confident, but the caller asked for the photo framed
+        return [Finding("product.cutout", "skip", "warning", record["reason"], measured=measured, threshold=minimum,
+                        element="product", box=layer.box)]
+    return [Finding("product.cutout", "warn", "warning", f"placed framed, not cut out: {record['reason']}",
+                    measured=measured, threshold=minimum, element="product", box=layer.box)]
+
+
 def placed_artwork(layer) -> tuple[np.ndarray, np.ndarray]:
     """The layer's source re-sampled to its box as adgen.placement did: (RGB float, alpha 0-255)."""
     from adgen.placement import PHOTO_FRAME_FRACTION, load_artwork

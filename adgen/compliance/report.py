@@ -21,10 +21,13 @@ class Finding:
     threshold: object = None
     element: str | None = None  # layer name, e.g. headline, logo
     box: Box | None = None
+    # Evidence beyond a box: outlines (polygons of (x, y) px) of a segmented subject, drawn by reports.
+    outline: tuple[tuple[tuple[int, int], ...], ...] | None = None
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["box"] = list(self.box.as_tuple()) if self.box else None
+        data["outline"] = [[list(p) for p in polygon] for polygon in self.outline] if self.outline else None
         return data
 
 

@@ -32,6 +32,11 @@ class CheckSubject:
     # Whose knowledge base backs the claims: "local" for the CLI and the batch; None (a caller
     # that names no tenant) skips copy.claim-substantiated rather than read someone else's.
     tenant: str | None = None
+    # Why the brand's LoRA adapter was not applied to the plate (None: applied, or the kit has none).
+    adapter_note: str | None = None
+    # Whether the image is AI-generated: True / False as the caller says, None when unknown (a
+    # photo or file from elsewhere). adgen's own compositions are generated.
+    generated: bool | None = None
 
     def threshold(self, key: str) -> float:
         """A rule threshold for this asset's format, locale and brand (adgen/data/thresholds.yaml)."""
@@ -41,6 +46,24 @@ class CheckSubject:
     def placed(self) -> bool:
         """Whether the layers are what adgen placed (not OCR guesses, not absent)."""
         return self.composition is not None and not self.layers_from_ocr
+
+    @property
+    def is_generated(self) -> bool | None:
+        """The caller's word, else True for what adgen laid out, else None (unknown provenance)."""
+        if self.generated is not None:
+            return self.generated
+        return True if self.placed else None
+
+    @cached_property
+    def segmentation(self):
+        """The subject of an image adgen did not lay out, segmented from its background (adgen.cutout).
+
+        The same cut-out that product photos get; its mask keeps the large parts only (a
+        product, or the items of a multipack), not specks or lettering set apart from them.
+        """
+        from adgen.compliance.segmentation import segment
+
+        return segment(self.final_image)
 
     @cached_property
     def final_image(self) -> Image.Image:

@@ -54,6 +54,8 @@ class JobCreate(_Frozen):
     formats: list[str] = Field(["ig-square"], min_length=1, max_length=20, description="Format ids (GET /v1/formats).")
     variants: int = Field(1, ge=1, le=8, description="Variants per product and format.")
     seed: int = Field(0, ge=0, lt=2**31, description="Base seed; each asset derives its own, so results are repeatable.")
+    cutout: bool = Field(True, description="Cut product photos without alpha out of their background (a soft "
+                                           "matte); false places them framed.")
     callback_url: str | None = Field(None, max_length=2000, description="POSTed a signed JSON document when the "
                                      "job is done or failed. Its host must be on the server's allow-list.")
 
@@ -74,6 +76,8 @@ class FindingOut(_Frozen):
     threshold: Any = Field(None, description="The limit it was held to.")
     element: str | None = Field(None, description="Layer the finding is about, e.g. headline, logo.")
     box: list[int] | None = Field(None, description="Where, as [left, top, right, bottom] px.")
+    outline: list[list[list[int]]] | None = Field(None, description="Segmented subject's outline: polygons of "
+                                                  "[x, y] px (foreign images checked by /v1/check).")
 
 
 class ReportOut(_Frozen):

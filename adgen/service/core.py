@@ -23,7 +23,7 @@ from adgen.service.metrics import ServiceMetrics
 from adgen.service.store import Job, JobStore
 from adgen.service.worker import Worker
 from adgen.service_db import service_db_path
-from adgen.settings import adgen_home
+from adgen.settings import adgen_home, private_dir
 from adgen.webhooks import CallbackPolicy, deliver
 
 log = logging.getLogger("adgen.api")
@@ -60,9 +60,9 @@ class Service:
 
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
-        _private_dir(settings.home)
+        private_dir(settings.home)
         self.db = service_db_path(settings.home)
-        self.jobs_dir = _private_dir(settings.home / "jobs")
+        self.jobs_dir = private_dir(settings.home / "jobs")
         self.store = JobStore(self.db)
         self.metrics = ServiceMetrics(self.store)
         self.rate = RateLimiter(settings.limits.rate_per_minute)
@@ -107,9 +107,3 @@ def require_brand(key, brand: str, field: str = "brand") -> None:
     if not key.may_use(brand):
         raise ApiError(403, "forbidden", "this API key is not scoped to that brand", field=field, value=brand)
 
-
-def _private_dir(path: Path) -> Path:
-    """A folder only this user can read: it holds tenants' photos, keys and webhook secrets."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
+import io
 import re
 from pathlib import Path
 
 from adgen.errors import InputError
 from adgen.limits import Limits, TooLarge, decode_image
+from adgen.settings import private_dir, write_private
 
 DATA_URL = re.compile(r"^data:image/[a-z+.-]+;base64,", re.IGNORECASE)
 
@@ -59,13 +60,9 @@ def fetch_product_images(products: list[dict], inputs: Path, policy) -> list[dic
 
 
 def _save_png(picture, path: Path) -> Path:
-    """Write PNG pixels privately and atomically (fsynced: a 202 promises the job survives a power cut)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        picture.convert("RGBA").save(handle, format="PNG")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    """Write PNG pixels privately and durably (a 202 promises the job survives a power cut)."""
+    buffer = io.BytesIO()
+    picture.convert("RGBA").save(buffer, format="PNG")
+    private_dir(path.parent)
+    write_private(path, buffer.getvalue())
     return path

@@ -50,7 +50,8 @@ def create_job(body: JobCreate, key: KeyDep, service: ServiceDep, response: Resp
     try:
         with service.heavy.hold(key.tenant):
             products = [store_uploaded_image(p, i, inputs, limits) for i, p in enumerate(body.products)]
-        request = {"products": products, "formats": body.formats, "variants": body.variants, "seed": body.seed}
+        request = {"products": products, "formats": body.formats, "variants": body.variants, "seed": body.seed,
+                   "cutout": body.cutout}
         job, created = service.store.create(
             job_id, tenant=key.tenant, key_id=key.id, brand=body.brand, request=request, body_sha256=body_sha256,
             idempotency_key=idempotency_key, callback_url=body.callback_url, total=total,
