@@ -59,3 +59,28 @@ def test_bad_files_are_named_and_nothing_is_lost(client):
     assert [s["source"] for s in client.get("/v1/brands/northwind/kb", headers=shop).json()] == ["book.md"]
     missing = client.delete("/v1/brands/northwind/kb/nope.md", headers=shop)
     assert missing.status_code == 422 and missing.json()["error"]["value"] == "nope.md"
+
+
+@pytest.mark.slow
+def test_an_http_job_checks_claims_against_its_own_tenants_evidence(sd15_dir):
+    """The worker passes the job's tenant: shop A's evidence backs shop A's claim; shop B has none (skip)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from api_helpers import job_body, product, wait_for
+
+    settings = ServiceSettings(home=adgen_home(), run_worker=True, model=str(sd15_dir), steps=1)
+    with TestClient(create_app(settings)) as client:
+        shop_a, shop_b = bearer(["northwind"], "shop-a"), bearer(["northwind"], "shop-b")
+        client.post("/v1/brands/northwind/kb", headers=shop_a, data={"kind": "claim-evidence"},
+                    files=[("files", ("evidence.md", BOOK, "text/markdown"))])
+        body = job_body(products=[product(claims=["Steeped for 18 hours"])])
+        statuses = {}
+        for name, key in (("a", shop_a), ("b", shop_b)):
+            accepted = client.post("/v1/jobs", headers=key, json=body).json()
+            job = wait_for(client, accepted["status_url"], key, lambda d: d["status"] in ("done", "failed"))
+            assert job["status"] == "done", job
+            findings = job["assets"][0]["report"]["findings"]
+            statuses[name] = next(f["status"] for f in findings if f["rule"] == "copy.claim-substantiated")
+    assert statuses == {"a": "pass", "b": "skip"}, statuses
