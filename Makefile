@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
+	# The bundled brands' example knowledge (brand book, claim evidence) backs copy.claim-substantiated.
+	for b in northwind sakura; do for k in guideline claim-evidence; do \
+	  $(VENV)/bin/adgen kb add --brand $$b --kind $$k brand_kits/$$b/knowledge/$$k/* || exit 1; done; done
 	$(VENV)/bin/adgen demo --out out/demo
 
 test: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -85,6 +86,9 @@ class BrandKit(_Frozen):
         default_factory=dict, description="Compliance threshold overrides, e.g. 'text.legible.max_cer' or "
                                           "'text.legible.max_cer@ja-JP' (see adgen/data/thresholds.yaml).")
     review: ReviewPolicy = Field(ReviewPolicy(), description="Review and approval settings.")
+    unsubstantiated_claims: Literal["fail", "warn"] = Field(
+        "fail", description="What a claim without evidence in the brand's knowledge base is: fail or warn "
+                            "(copy.claim-substantiated; a brand with no knowledge base skips the rule).")
     kit_dir: Path = Field(Path("."), exclude=True, description="Folder the kit was loaded from.")
 
     @field_validator("palette")
