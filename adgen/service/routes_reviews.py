@@ -59,7 +59,9 @@ def list_reviews(key: KeyDep, service: ServiceDep,
     return ReviewList(reviews=[review_document(r) for r in found])
 
 
-@router.get("/v1/audit", responses={**ERRORS, 200: {"content": {"application/json": {}, "text/csv": {}, "text/plain": {}},
+@router.get("/v1/audit", responses={**ERRORS, 200: {"content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                                                                  "text/csv": {"schema": {"type": "string"}},
+                                                                  "text/plain": {"schema": {"type": "string"}}},
                                                       "description": "The tenant's audit log, oldest first."}})
 def get_audit(key: KeyDep, service: ServiceDep,
               format: Annotated[Literal[audit.FORMATS], Query(description="json, csv, or text (a sentence per entry).")] = "json") -> Response:
