@@ -25,6 +25,8 @@ CONFIG = "content_type_overrides:\n  image/png: application/octet-stream\n  imag
 
 @pytest.fixture(scope="module")
 def generated_client(tmp_path_factory):
+    pytest.importorskip("openapi_python_client", reason="make test installs it: pip install --no-deps "
+                                                        "openapi-python-client==0.29.1")
     folder = tmp_path_factory.mktemp("client")
     document = create_app(ServiceSettings(home=folder / "home", run_worker=False)).openapi()
     (folder / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
