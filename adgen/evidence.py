@@ -14,6 +14,7 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -83,12 +84,13 @@ def _load_assets(reports: Iterable[Path]) -> list[_Asset]:
 
 def _html(assets: list[_Asset], out_dir: Path) -> str:
     counts = {v: sum(a.verdict == v for a in assets) for v in ("fail", "warn", "pass")}
-    cards = "\n".join(_card(a, out_dir, i) for i, a in enumerate(assets))
+    guide = cache(_guideline)  # the same finding on many assets is looked up once
+    cards = "\n".join(_card(a, out_dir, i, guide) for i, a in enumerate(assets))
     summary = " · ".join(f'<span class="badge {v}">{n} {v}</span>' for v, n in counts.items())
     return _PAGE.format(count=len(assets), summary=summary, cards=cards)
 
 
-def _card(asset: _Asset, out_dir: Path, index: int) -> str:
+def _card(asset: _Asset, out_dir: Path, index: int, guide) -> str:
     with Image.open(asset.image) as handle:
         width, height = handle.size
     href = html.escape(asset.image.relative_to(out_dir).as_posix())
@@ -109,7 +111,7 @@ def _card(asset: _Asset, out_dir: Path, index: int) -> str:
     rows = "".join(
         f'<tr class="{f["status"]}"><td><span class="badge {f["status"]}">{f["status"]}</span></td>'
         f'<td>{html.escape(f["rule"])}</td><td>{html.escape(str(f.get("element") or ""))}</td>'
-        f'<td>{html.escape(f["message"])}</td><td>{html.escape(_short(f.get("measured")))}</td>'
+        f'<td>{html.escape(f["message"])}{_guide_html(f, asset, guide)}</td><td>{html.escape(_short(f.get("measured")))}</td>'
         f'<td>{html.escape(_short(f.get("threshold")))}</td></tr>'
         for f in sorted(asset.report.get("findings", []), key=lambda f: -["skip", "pass", "warn", "fail"].index(f["status"])))
     attempts = "".join(f"<li>{html.escape(json.dumps(a, ensure_ascii=False))}</li>"
@@ -132,6 +134,27 @@ def _outlines(asset: _Asset) -> list[tuple[dict, str, str]]:
         drawn.append((finding, VERDICT_COLOURS[finding["status"]] if own else "#0969DA",
                       _line(finding) if own else f"{finding['rule']}: the segmented subject"))
     return drawn
+
+
+def _guide_html(finding: dict, asset: _Asset, guide) -> str:
+    """Why the rule exists, for a failing or warning finding: the brand book's closest passage (adgen kb)."""
+    brand = (asset.report.get("recipe") or {}).get("brand")
+    if finding["status"] not in ("fail", "warn") or not brand:
+        return ""
+    hit = guide(brand, finding["rule"], finding["message"])
+    if hit is None:
+        return ""
+    where = hit.passage.source + (f", p. {hit.passage.page}" if hit.passage.page else "")
+    return (f'<div class="guide">brand book ({html.escape(where)}, {hit.score:.2f}): '
+            f'“{html.escape(hit.passage.text)}”</div>')
+
+
+def _guideline(brand_id: str, rule_id: str, message: str):
+    from adgen.compliance import RULES
+    from adgen.knowledge import guideline_for
+
+    summary = next((r.summary for r in RULES if r.id == rule_id), rule_id)
+    return guideline_for(brand_id, summary, message)
 
 
 def _line(finding: dict) -> str:
@@ -214,6 +237,7 @@ header{{display:flex;gap:16px;align-items:center;flex-wrap:wrap}}
 table{{border-collapse:collapse;width:100%;font-size:13px}} td{{border-top:1px solid #eee;padding:3px 6px;vertical-align:top}}
 tr.pass,tr.skip{{display:none}} .showall tr.pass,.showall tr.skip{{display:table-row}}
 details{{margin-top:6px;font-size:12px}}
+.guide{{margin-top:2px;font-size:12px;color:#555;border-left:3px solid #ccc;padding-left:6px}}
 </style></head><body>
 <header><h1>adgen report</h1><div>{count} assets: {summary}</div>
 <label>sort <select id="sort"><option value="verdict">verdict (worst first)</option><option value="title">asset</option></select></label>

@@ -223,7 +223,7 @@ def test_rule(tmp_path, case, kwargs, rule_id, expected):
 def test_every_rule_of_design_section_5_is_registered_and_has_a_passing_and_a_failing_case():
     design = {"format.size", "format.file-size", "format.file-type", "layout.safe-zone", "text.contrast",
               "text.min-size", "text.legible", "text.overflow", "copy.banned-terms", "copy.required-disclaimer",
-              "background.stray-text", "brand.palette", "brand.logo-present", "brand.logo-size",
+              "copy.claim-substantiated", "background.stray-text", "brand.palette", "brand.logo-present", "brand.logo-size",
               "brand.logo-clearspace", "brand.mark-present", "product.fidelity", "safety.nsfw", "label.ai-visible",
               "label.ai-metadata", "marketplace.white-background", "marketplace.product-fill", "marketplace.no-text",
               "brand.adapter"}

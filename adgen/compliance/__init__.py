@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, copy_rules, format_rules, grounding_rules,
+from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, claim_rules, copy_rules, format_rules,
+                              grounding_rules,
                               marketplace_rules, ocr_rules, palette_rules, provenance_rules, safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
@@ -32,6 +33,8 @@ RULES: tuple[Rule, ...] = (
     Rule("copy.banned-terms", "error", copy_rules.banned_terms, "no banned terms (locale, category, brand)"),
     Rule("copy.required-disclaimer", "error", copy_rules.required_disclaimer,
          "required disclaimers verbatim, legible, with contrast"),
+    Rule("copy.claim-substantiated", "error", claim_rules.claim_substantiated,
+         "each claim and feature backed by the brand's claim evidence (adgen kb)"),
     Rule("background.stray-text", "error", ocr_rules.stray_text, "OCR finds no text in the generated plate"),
     Rule("brand.palette", "warning", palette_rules.palette, "brand colours within CIEDE2000 of the palette"),
     Rule("brand.adapter", "warning", adapter_rules.adapter, "the kit's LoRA adapter applied, or why not (other base)"),
