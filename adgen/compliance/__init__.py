@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, claim_rules, copy_rules, format_rules,
-                              grounding_rules,
-                              marketplace_rules, ocr_rules, palette_rules, provenance_rules, safety_rules, text_rules)
+                              grounding_rules, marketplace_rules, ocr_rules, palette_rules, provenance_rules,
+                              safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
 
