@@ -16,9 +16,15 @@ $(STAMP): pyproject.toml Makefile
 	# The reference dwtDctSvd watermark the tests hold adgen's to, pixel for pixel. --no-deps: it
 	# asks for opencv-python, which would clash with our opencv-python-headless (same cv2 module).
 	$(PY) -m pip install -q --no-deps invisible-watermark==0.2.0
+	# The client generator the OpenAPI test runs. --no-deps: it caps typer below 0.28 (ours is newer, and
+	# it runs with it); its other needs (attrs, ruamel.yaml, ruff, httpx, jinja2, pydantic) are in [dev].
+	$(PY) -m pip install -q --no-deps openapi-python-client==0.29.1
 	touch $(STAMP)
 
 demo: $(STAMP)
+	# The bundled brands' example knowledge (brand book, claim evidence) backs copy.claim-substantiated.
+	for b in northwind sakura; do for k in guideline claim-evidence; do \
+	  $(VENV)/bin/adgen kb add --brand $$b --kind $$k brand_kits/$$b/knowledge/$$k/* || exit 1; done; done
 	$(VENV)/bin/adgen demo --out out/demo
 
 test: $(STAMP)

@@ -3,6 +3,9 @@
 A key reads `adg_<key id>_<secret>`; the id finds the row, the hash of the whole key is
 compared in constant time. Keys are 32 random bytes, so a fast hash is enough (no
 password stretching needed). Each key also gets a webhook secret that signs its callbacks.
+
+Each key has a role: `creator` (makes jobs), `reviewer` (also decides on assets) or `admin`
+(everything a reviewer may). Keys made before roles existed are creators.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from adgen.service_db import connect, init_db, service_db_path
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, brands TEXT NOT NULL, key_sha256 TEXT NOT NULL,
-  webhook_secret TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
+  webhook_secret TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL,
+  role TEXT NOT NULL DEFAULT 'creator'
 )"""
+ROLES = ("creator", "reviewer", "admin")
 # A hash of nothing, compared when the id is unknown, so a miss costs what a hit costs.
 _DUMMY_HASH = hashlib.sha256(b"").hexdigest()
 
@@ -38,6 +43,7 @@ class ApiKey:
     webhook_secret: str
     created_at: float
     revoked_at: float | None
+    role: str = "creator"
 
     @property
     def tenant(self) -> str:
@@ -46,11 +52,19 @@ class ApiKey:
     def may_use(self, brand: str) -> bool:
         return "*" in self.brands or brand in self.brands
 
+    @property
+    def may_decide(self) -> bool:
+        """Reviewers and admins approve, request changes and reject; creators do not."""
+        return self.role in ("reviewer", "admin")
 
-def create_key(brands: list[str], name: str | None = None, *, db: Path | None = None) -> tuple[ApiKey, str]:
+
+def create_key(brands: list[str], name: str | None = None, *, role: str = "creator",
+               db: Path | None = None) -> tuple[ApiKey, str]:
     """Store a new key's hash; return the record and the plaintext key (shown once, never stored)."""
     from adgen.brand import BRAND_ID_PATTERN
 
+    if role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}", field="role", value=role)
     brands = [b.strip() for b in brands if b.strip()]
     if not brands:
         raise InputError("give at least one brand id (or '*')", field="brands")
@@ -60,26 +74,37 @@ def create_key(brands: list[str], name: str | None = None, *, db: Path | None = 
     key_id = secrets.token_hex(6)
     plaintext = f"adg_{key_id}_{secrets.token_urlsafe(32)}"
     record = ApiKey(id=key_id, name=name or key_id, brands=tuple(brands),
-                    webhook_secret="whsec_" + secrets.token_urlsafe(32), created_at=time.time(), revoked_at=None)
+                    webhook_secret="whsec_" + secrets.token_urlsafe(32), created_at=time.time(), revoked_at=None,
+                    role=role)
     db = db or service_db_path()
+    ensure_schema(db)
+    with connect(db) as conn:
+        conn.execute("INSERT INTO api_keys (id, name, brands, key_sha256, webhook_secret, created_at, role)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (record.id, record.name, json.dumps(record.brands), _hash(plaintext),
+                      record.webhook_secret, record.created_at, record.role))
+    return record, plaintext
+
+
+def ensure_schema(db: Path) -> None:
+    """Create the table, and add the columns a file from an older release lacks (role: creator)."""
     init_db(db, (SCHEMA,))
     with connect(db) as conn:
-        conn.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                     (record.id, record.name, json.dumps(record.brands), _hash(plaintext),
-                      record.webhook_secret, record.created_at))
-    return record, plaintext
+        present = {row["name"] for row in conn.execute("PRAGMA table_info(api_keys)")}
+        if "role" not in present:
+            conn.execute("ALTER TABLE api_keys ADD COLUMN role TEXT NOT NULL DEFAULT 'creator'")
 
 
 def list_keys(*, db: Path | None = None) -> list[ApiKey]:
     db = db or service_db_path()
-    init_db(db, (SCHEMA,))  # the same file, opened the same way as the service opens it (WAL, 0600)
+    ensure_schema(db)  # the same file, opened the same way as the service opens it (WAL, 0600)
     with connect(db, write=False) as conn:
         return [_record(row) for row in conn.execute("SELECT * FROM api_keys ORDER BY created_at")]
 
 
 def revoke_key(key_id: str, *, db: Path | None = None) -> ApiKey:
     db = db or service_db_path()
-    init_db(db, (SCHEMA,))
+    ensure_schema(db)
     with connect(db) as conn:
         updated = conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                                (time.time(), key_id)).rowcount
@@ -142,4 +167,5 @@ def _hash(plaintext: str) -> str:
 
 def _record(row) -> ApiKey:
     return ApiKey(id=row["id"], name=row["name"], brands=tuple(json.loads(row["brands"])),
-                  webhook_secret=row["webhook_secret"], created_at=row["created_at"], revoked_at=row["revoked_at"])
+                  webhook_secret=row["webhook_secret"], created_at=row["created_at"], revoked_at=row["revoked_at"],
+                  role=row["role"] if "role" in row.keys() else "creator")  # a file not yet migrated

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -56,6 +57,16 @@ class Disclaimer(_Frozen):
     locales: tuple[str, ...] = Field(("*",), description="Locales it applies to; '*' for all.")
 
 
+class ReviewPolicy(_Frozen):
+    """Who must look at an asset before it ships, and what they may approve (adgen.service.reviews)."""
+
+    required: bool = Field(False, description="Assets are served to creator keys only once approved; "
+                                              "reviewers and admins may still fetch them to review.")
+    approve_fail: bool = Field(False, description="A `fail` compliance verdict may be approved at all.")
+    warn_needs_comment: bool = Field(True, description="Approving a `warn` verdict needs a comment.")
+    four_eyes: bool = Field(True, description="The key that generated an asset cannot approve it.")
+
+
 class BrandKit(_Frozen):
     """Everything that makes an asset on-brand."""
 
@@ -74,6 +85,10 @@ class BrandKit(_Frozen):
     thresholds: dict[str, float] = Field(
         default_factory=dict, description="Compliance threshold overrides, e.g. 'text.legible.max_cer' or "
                                           "'text.legible.max_cer@ja-JP' (see adgen/data/thresholds.yaml).")
+    review: ReviewPolicy = Field(ReviewPolicy(), description="Review and approval settings.")
+    unsubstantiated_claims: Literal["fail", "warn"] = Field(
+        "fail", description="What a claim without evidence in the brand's knowledge base is: fail or warn "
+                            "(copy.claim-substantiated; a brand with no knowledge base skips the rule).")
     kit_dir: Path = Field(Path("."), exclude=True, description="Folder the kit was loaded from.")
 
     @field_validator("palette")

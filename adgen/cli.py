@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, init, keys, rules
+from adgen.commands import apikeys, init, kb, keys, review, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.serve import serve
@@ -28,6 +28,8 @@ err_console = Console(stderr=True)
 # imports (torch, gradio, uvicorn) happen inside the commands.
 app.add_typer(apikeys.register(keys.app), name="keys")
 app.add_typer(rules.app, name="rules")
+app.add_typer(review.app, name="review")
+app.add_typer(kb.app, name="kb")
 app.add_typer(train_app, name="train")
 app.add_typer(lora_app, name="lora")
 app.add_typer(init.app, name="init")
@@ -212,6 +214,7 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from adgen.manifest import ManifestRow, write_manifest
+    from adgen.knowledge import LOCAL_TENANT
     from adgen.pipeline import run
     from adgen.request import DEFAULT_MODEL, AssetRequest, adapter_for
     from adgen.validation import validate_request
@@ -230,7 +233,7 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
         task = progress.add_task("generating", total=len(requests))
         for index, (request, kit) in enumerate(requests, start=1):
             progress.update(task, description=f"{request.product.sku} {request.format} v{request.variant}")
-            result = run(request, out, brand=kit)
+            result = run(request, out, brand=kit, tenant=LOCAL_TENANT)
             results.append(result)
             _write_extras(result, svg=svg, cmyk=cmyk)
             rows.append(ManifestRow(row=index, sku=request.product.sku, format=request.format, variant=request.variant,

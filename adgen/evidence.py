@@ -14,6 +14,7 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -44,6 +45,12 @@ class _Asset:
     def outlined_findings(self) -> list[dict]:
         """Findings that carry a segmented subject's outline (checks of images adgen did not lay out)."""
         return [f for f in self.report.get("findings", []) if f.get("outline") and f["status"] != "skip"]
+
+    @property
+    def regions(self) -> list[tuple[dict, dict]]:
+        """(finding, region) for every named evidence box a non-skipped finding carries (e.g. product.grounded's bands)."""
+        return [(f, r) for f in self.report.get("findings", []) if f.get("regions") and f["status"] != "skip"
+                for r in f["regions"]]
 
     @property
     def drawn_findings(self) -> list[dict]:
@@ -77,20 +84,26 @@ def _load_assets(reports: Iterable[Path]) -> list[_Asset]:
 
 def _html(assets: list[_Asset], out_dir: Path) -> str:
     counts = {v: sum(a.verdict == v for a in assets) for v in ("fail", "warn", "pass")}
-    cards = "\n".join(_card(a, out_dir, i) for i, a in enumerate(assets))
+    guide = cache(_guideline)  # the same finding on many assets is looked up once
+    cards = "\n".join(_card(a, out_dir, i, guide) for i, a in enumerate(assets))
     summary = " · ".join(f'<span class="badge {v}">{n} {v}</span>' for v, n in counts.items())
     return _PAGE.format(count=len(assets), summary=summary, cards=cards)
 
 
-def _card(asset: _Asset, out_dir: Path, index: int) -> str:
+def _card(asset: _Asset, out_dir: Path, index: int, guide) -> str:
     with Image.open(asset.image) as handle:
         width, height = handle.size
     href = html.escape(asset.image.relative_to(out_dir).as_posix())
     stroke = max(2, round(max(width, height) / 300))
     outlines = "".join(
-        f'<polygon points="{" ".join(f"{x},{y}" for x, y in polygon)}" fill="none" stroke="#0969DA" '
-        f'stroke-width="{stroke}"><title>{html.escape(f["rule"])}: the segmented subject</title></polygon>'
-        for f in asset.outlined_findings[:1] for polygon in f["outline"] if len(polygon) >= 3)
+        f'<polygon points="{" ".join(f"{x},{y}" for x, y in polygon)}" fill="none" stroke="{colour}" '
+        f'stroke-width="{stroke}"><title>{html.escape(title)}</title></polygon>'
+        for f, colour, title in _outlines(asset) for polygon in f["outline"] if len(polygon) >= 3)
+    outlines += "".join(
+        f'<rect x="{b[0]}" y="{b[1]}" width="{b[2] - b[0]}" height="{b[3] - b[1]}" fill="none" '
+        f'stroke="{VERDICT_COLOURS[f["status"]]}" stroke-width="{stroke}" stroke-dasharray="{3 * stroke}">'
+        f'<title>{html.escape(f["rule"] + ": " + r["label"] + " · " + _line(f))}</title></rect>'
+        for f, r in asset.regions for b in [r["box"]])
     rects = outlines + "".join(
         f'<rect x="{b[0]}" y="{b[1]}" width="{b[2] - b[0]}" height="{b[3] - b[1]}" fill="none" '
         f'stroke="{VERDICT_COLOURS[f["status"]]}" stroke-width="{stroke}"><title>{html.escape(_line(f))}</title></rect>'
@@ -98,7 +111,7 @@ def _card(asset: _Asset, out_dir: Path, index: int) -> str:
     rows = "".join(
         f'<tr class="{f["status"]}"><td><span class="badge {f["status"]}">{f["status"]}</span></td>'
         f'<td>{html.escape(f["rule"])}</td><td>{html.escape(str(f.get("element") or ""))}</td>'
-        f'<td>{html.escape(f["message"])}</td><td>{html.escape(_short(f.get("measured")))}</td>'
+        f'<td>{html.escape(f["message"])}{_guide_html(f, asset, guide)}</td><td>{html.escape(_short(f.get("measured")))}</td>'
         f'<td>{html.escape(_short(f.get("threshold")))}</td></tr>'
         for f in sorted(asset.report.get("findings", []), key=lambda f: -["skip", "pass", "warn", "fail"].index(f["status"])))
     attempts = "".join(f"<li>{html.escape(json.dumps(a, ensure_ascii=False))}</li>"
@@ -107,6 +120,41 @@ def _card(asset: _Asset, out_dir: Path, index: int) -> str:
                         title=html.escape(asset.title), href=href, w=width, h=height, rects=rects, rows=rows,
                         attempts=attempts or "<li>none</li>", report=html.escape(
                             asset.image.with_name(asset.image.stem + ".report.json").relative_to(out_dir).as_posix()))
+
+
+def _outlines(asset: _Asset) -> list[tuple[dict, str, str]]:
+    """Each distinct outline once: a segmented subject (shared by the marketplace rules) in blue, a rule's own
+    evidence (product.halo's ring) in its status colour."""
+    drawn, seen = [], []
+    for finding in asset.outlined_findings:
+        if finding["outline"] in seen:
+            continue
+        seen.append(finding["outline"])
+        own = finding["rule"].startswith("product.")
+        drawn.append((finding, VERDICT_COLOURS[finding["status"]] if own else "#0969DA",
+                      _line(finding) if own else f"{finding['rule']}: the segmented subject"))
+    return drawn
+
+
+def _guide_html(finding: dict, asset: _Asset, guide) -> str:
+    """Why the rule exists, for a failing or warning finding: the brand book's closest passage (adgen kb)."""
+    brand = (asset.report.get("recipe") or {}).get("brand")
+    if finding["status"] not in ("fail", "warn") or not brand:
+        return ""
+    hit = guide(brand, finding["rule"], finding["message"])
+    if hit is None:
+        return ""
+    where = hit.passage.source + (f", p. {hit.passage.page}" if hit.passage.page else "")
+    return (f'<div class="guide">brand book ({html.escape(where)}, {hit.score:.2f}): '
+            f'“{html.escape(hit.passage.text)}”</div>')
+
+
+def _guideline(brand_id: str, rule_id: str, message: str):
+    from adgen.compliance import RULES
+    from adgen.knowledge import guideline_for
+
+    summary = next((r.summary for r in RULES if r.id == rule_id), rule_id)
+    return guideline_for(brand_id, summary, message)
 
 
 def _line(finding: dict) -> str:
@@ -155,10 +203,14 @@ def _thumbnail(asset: _Asset) -> Image.Image:
     scale = THUMB_PX / max(image.size)
     thumb = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
     draw = ImageDraw.Draw(thumb)
-    for finding in asset.outlined_findings[:1]:
+    for finding, colour, _ in _outlines(asset):
         for polygon in finding["outline"]:
             if len(polygon) >= 3:
-                draw.polygon([(round(x * scale), round(y * scale)) for x, y in polygon], outline="#0969DA")
+                draw.polygon([(round(x * scale), round(y * scale)) for x, y in polygon], outline=colour)
+    for finding, region in asset.regions:
+        if finding["status"] in ("fail", "warn"):
+            box = [round(v * scale) for v in region["box"]]
+            draw.rectangle(box, outline=VERDICT_COLOURS[finding["status"]], width=1)
     for finding in asset.drawn_findings:
         box = [round(v * scale) for v in finding["box"]]
         draw.rectangle(box, outline=VERDICT_COLOURS[finding["status"]], width=2)
@@ -185,6 +237,7 @@ header{{display:flex;gap:16px;align-items:center;flex-wrap:wrap}}
 table{{border-collapse:collapse;width:100%;font-size:13px}} td{{border-top:1px solid #eee;padding:3px 6px;vertical-align:top}}
 tr.pass,tr.skip{{display:none}} .showall tr.pass,.showall tr.skip{{display:table-row}}
 details{{margin-top:6px;font-size:12px}}
+.guide{{margin-top:2px;font-size:12px;color:#555;border-left:3px solid #ccc;padding-left:6px}}
 </style></head><body>
 <header><h1>adgen report</h1><div>{count} assets: {summary}</div>
 <label>sort <select id="sort"><option value="verdict">verdict (worst first)</option><option value="title">asset</option></select></label>

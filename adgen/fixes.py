@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from adgen.color import Color, contrast_ratio
 from adgen.compliance import CheckSubject, Finding, Report, check
+from adgen.compliance.claim_rules import spec_claims
 from adgen.composition import Composition
 from adgen.encoding import Encoded
 from adgen.plan import Plan
@@ -65,10 +66,14 @@ class Checked:
     recipe: dict
 
 
-def check_and_fix(draft: Draft, encode_draft: Callable[[Draft], tuple[dict, Encoded]]) -> Checked:
-    """Check the encoded draft; while failing rules name a fix (at most MAX_ROUNDS rounds), fix and re-check."""
+def check_and_fix(draft: Draft, encode_draft: Callable[[Draft], tuple[dict, Encoded]], *,
+                  tenant: str | None = None) -> Checked:
+    """Check the encoded draft; while failing rules name a fix (at most MAX_ROUNDS rounds), fix and re-check.
+
+    tenant: whose brand knowledge base backs the claims (CheckSubject.tenant); None skips that rule.
+    """
     recipe, encoded = encode_draft(draft)
-    report = check(subject_for(draft, encoded))
+    report = check(subject_for(draft, encoded, tenant))
     attempts = list(encoded.attempts)
     best = (draft, encoded, recipe, report)
     for round_number in range(1, MAX_ROUNDS + 1):
@@ -87,7 +92,7 @@ def check_and_fix(draft: Draft, encode_draft: Callable[[Draft], tuple[dict, Enco
             break
         draft = fixed
         recipe, encoded = encode_draft(draft)
-        report = check(subject_for(draft, encoded))
+        report = check(subject_for(draft, encoded, tenant))
         still = {f.rule for f in report.failed()}
         attempts += [{**t, "round": round_number, **{k: v for k, v in encoded.attempts[-1].items() if k != "fix"},
                       "outcome": "still failing" if set(t["rules"]) & still else "fixed"} for t in tried]
@@ -99,11 +104,12 @@ def check_and_fix(draft: Draft, encode_draft: Callable[[Draft], tuple[dict, Enco
     return Checked(draft, encoded, replace(report, attempts=tuple(attempts)), recipe)
 
 
-def subject_for(draft: Draft, encoded: Encoded) -> CheckSubject:
+def subject_for(draft: Draft, encoded: Encoded, tenant: str | None = None) -> CheckSubject:
     resolved = draft.resolved
     return CheckSubject(image=draft.composition.image, format=resolved.format, brand=resolved.brand,
                         locale=resolved.product.locale, category=resolved.product.category,
                         composition=draft.composition, encoded=encoded.data, file_type=encoded.file_type,
+                        claims=spec_claims(resolved.product), tenant=tenant,
                         adapter_note=resolved.adapter_note or None)
 
 

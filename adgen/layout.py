@@ -104,6 +104,7 @@ def _place_product(canvas, request: ResolvedRequest, area: Box):
             if cutout.applied else (f"product photo placed as a framed photo: {cutout.reason}",)
     elif not placed.has_alpha:
         notes = ("product image has no alpha: placed as a framed photo",)
+    notes += placed.notes
     layer = PlacedLayer(name="product", kind="image", box=placed.box, slot_box=slot_box, source=source,
                         scale=placed.scale, notes=notes, cutout=cutout.as_dict() if cutout else None)
     return placed.image, layer

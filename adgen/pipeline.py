@@ -41,13 +41,16 @@ class AssetResult:
 
 
 def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None = None,
-        plate: Image.Image | None = None, make_plate: Callable | None = None) -> AssetResult:
+        plate: Image.Image | None = None, make_plate: Callable | None = None,
+        tenant: str | None = None) -> AssetResult:
     """Make, check and (when out_dir is given) export one asset.
 
     plate: the request's background, already generated (the CSV batch renders plates in
     micro-batches with generation.generate_many and finishes each asset in a worker process).
     make_plate: (prompt, resolved, plan) -> plate for step 4 and for a fix that regenerates; default
     generation.generate here (a batch worker hands in one that asks the driver process).
+    tenant: whose brand knowledge base backs copy.claim-substantiated ("local" for the CLI and
+    the batch); None skips that rule.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -76,7 +79,7 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     lap("compose")
     # 6. check (on the bytes that will ship); a failing rule's fix is tried, each attempt recorded
     checked = check_and_fix(Draft(resolved, prompt, plate, composition, make_plate=make_plate, plan=layout),
-                            _encode_draft)
+                            _encode_draft, tenant=tenant)
     resolved, prompt, composition = checked.draft.resolved, checked.draft.prompt, checked.draft.composition
     encoded, report, asset_recipe = checked.encoded, checked.report, checked.recipe
     lap("check")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageFilter, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from adgen.errors import InputError
-from adgen.geometry import Box, Size
+from adgen.geometry import Box
 
 PHOTO_FRAME_FRACTION = 0.03  # white frame around a photo with no alpha, fraction of its short side
 
@@ -19,6 +19,7 @@ class Placement:
     box: Box             # where the artwork's own pixels landed
     scale: float
     has_alpha: bool
+    notes: tuple[str, ...] = ()   # how it was grounded (light, surface), for the layer's notes
 
 
 def load_artwork(path: Path, field: str) -> Image.Image:
@@ -38,6 +39,9 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
     """Scale artwork to fit slot (contain, keeping aspect) and composite it with its alpha.
 
     A source without transparency is framed as a photo. Pixels are only resampled, never edited.
+    shadow: ground it on the plate (adgen.grounding: contact and cast shadow from the plate's
+    light, a reflection on a glossy surface, a clean light-wrapped matte edge); the artwork's
+    opaque pixels stay its own.
     """
     has_alpha = _has_alpha(artwork)
     art = artwork if has_alpha else _framed(artwork)
@@ -48,12 +52,19 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
     resized = artwork_at(artwork, (width, height))
     left = slot.left if halign == "left" else slot.left + (slot.width - width) // 2
     top = slot.bottom - height if valign == "bottom" else slot.top + (slot.height - height) // 2
-    out = canvas.convert("RGBA")
+    box = Box(left, top, left + width, top + height)
     if shadow:
-        patch, corner = _soft_shadow(resized, out.size, (left, top))
-        out.alpha_composite(patch, corner)
+        from adgen.grounding import ground
+
+        grounded = ground(canvas, resized, (left, top))
+        light = grounded.light
+        side = "left" if light.direction < -0.15 else "right" if light.direction > 0.15 else "front"
+        note = (f"grounded: light from the {side} (direction {light.direction:+.2f}, hardness {light.hardness:.2f}), "
+                f"{'glossy' if grounded.gloss else 'matte'} surface (gloss {grounded.gloss:.2f})")
+        return Placement(grounded.image, box, scale, has_alpha, (note,))
+    out = canvas.convert("RGBA")
     out.alpha_composite(resized, (left, top))
-    return Placement(out.convert("RGB"), Box(left, top, left + width, top + height), scale, has_alpha)
+    return Placement(out.convert("RGB"), box, scale, has_alpha)
 
 
 def artwork_at(artwork: Image.Image, size: tuple[int, int]) -> Image.Image:
@@ -71,26 +82,3 @@ def _framed(photo: Image.Image) -> Image.Image:
     framed = Image.new("RGBA", (photo.width + 2 * border, photo.height + 2 * border), (255, 255, 255, 255))
     framed.paste(photo, (border, border))
     return framed
-
-
-def _soft_shadow(art: Image.Image, canvas_size: tuple[int, int],
-                 origin: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
-    """A blurred, offset copy of the artwork's alpha, darkened: a contact shadow under it.
-
-    Returns the patch and its top-left corner on the canvas. Blurred on the shadow's box plus
-    the blur's reach only, clipped to the canvas so its edges behave as before: the same
-    pixels as blurring a whole-canvas layer, without blurring a million transparent ones.
-    """
-    radius = max(2, round(min(art.size) * 0.04))
-    offset = (round(art.width * 0.02), round(art.height * 0.03))
-    reach = 3 * (radius + 2)  # Pillow's Gaussian is 3 box passes of about `radius` each
-    at = (origin[0] + offset[0], origin[1] + offset[1])
-    region = Box(at[0], at[1], at[0] + art.width, at[1] + art.height).expand(reach).clamp_to(Size(*canvas_size))
-    if region.width <= 0 or region.height <= 0:  # the shadow falls wholly off the canvas
-        return Image.new("RGBA", (1, 1), (0, 0, 0, 0)), (0, 0)
-    layer = Image.new("RGBA", (region.width, region.height), (0, 0, 0, 0))
-    alpha = art.getchannel("A").point(lambda a: a * 0.45)
-    shadow = Image.new("RGBA", art.size, (0, 0, 0, 0))
-    shadow.putalpha(alpha)
-    layer.paste(shadow, (at[0] - region.left, at[1] - region.top), shadow)
-    return layer.filter(ImageFilter.GaussianBlur(radius)), (region.left, region.top)

@@ -49,6 +49,7 @@ MIN_WATERMARK_SIDE_PX = 256
 
 RECIPE_LABEL = "org.adgen.recipe"
 WATERMARK_LABEL = "org.adgen.watermark"
+APPROVAL_LABEL = "org.adgen.approval"
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg"}
 
 # XMP namespaces. IPTC Photo Metadata Extension 2008-02-29 schema for DigitalSourceType.
@@ -83,6 +84,7 @@ class ProvenanceCheck:
     recipe: dict | None                   # the org.adgen.recipe assertion
     watermark_payload: str | None         # decoded 32-bit payload, hex; None if not tried
     watermark_expected: str | None = None  # payload the signed manifest says was embedded
+    approval: dict | None = None          # the org.adgen.approval assertion of an approved export
 
     @property
     def watermark_matches(self) -> bool | None:
@@ -154,7 +156,25 @@ def verify_provenance(data: bytes, fmt: str, *,
         recipe=assertions.get(RECIPE_LABEL),
         watermark_payload=watermark,
         watermark_expected=expected,
+        approval=assertions.get(APPROVAL_LABEL),
     )
+
+
+def sign_approval(data: bytes, fmt: str, approval: dict, signer: Signer, *, title: str) -> bytes:
+    """The exported bytes again, signed with a manifest recording their approval (who, when, which rules).
+
+    The export's own manifest becomes the parent ingredient (c2pa.opened), so its recipe and
+    watermark claims stay verifiable; the new one adds c2pa.published and the approval assertion.
+    """
+    ext = _normalise_fmt(fmt)
+    agent = {"name": "adgen", "version": __version__}
+    manifest = {"claim_generator_info": [agent], "title": title, "format": _MIME[ext], "assertions": [
+        {"label": "c2pa.actions", "data": {"actions": [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+            {"action": "c2pa.published", "softwareAgent": agent}]}},
+        {"label": APPROVAL_LABEL, "data": json.loads(json.dumps(approval))}]}
+    parent = {"title": title, "relationship": "parentOf", "label": "parent"}
+    return _sign(data, _MIME[ext], manifest, signer, thumbnail=False, parent=parent)
 
 
 def watermark_payload_for(asset_id: str) -> str:
@@ -394,7 +414,7 @@ def _manifest(source_type: str, recipe: dict, asset_id: str, ext: str,
 
 
 def _sign(encoded: bytes, mime: str, manifest: dict, signer: Signer, *,
-          thumbnail: bool) -> bytes:
+          thumbnail: bool, parent: dict | None = None) -> bytes:
     import c2pa
 
     anchors = signer.trust_anchor_path.read_text() if signer.trust_anchor_path else None
@@ -404,6 +424,8 @@ def _sign(encoded: bytes, mime: str, manifest: dict, signer: Signer, *,
     try:
         with c2pa.Signer.from_info(info) as c2pa_signer, \
                 c2pa.Builder(manifest, context=_context(anchors, thumbnail)) as builder:
+            if parent is not None:  # the signed file being re-signed: its manifest is kept as the parent
+                builder.add_ingredient(parent, mime, io.BytesIO(encoded))
             builder.sign(c2pa_signer, mime, io.BytesIO(encoded), out)
     except c2pa.C2paError as exc:
         raise InputError(f"C2PA signing failed: {exc}", file=str(signer.cert_chain_path)) from None

@@ -117,6 +117,8 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                             regen_button = gr.Button("Regenerate this variant", elem_id="regenerate", scale=2)
                             relayout_button = gr.Button("Re-lay out all with the edited copy (keeps the plates)",
                                                         elem_id="relayout", scale=3)
+                        cutout_view = gr.Image(label="Product cut-out", type="pil", format="png", interactive=False,
+                                               visible=False, height=240, elem_id="cutout-preview")
                         findings = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings", interactive=False,
                                                 wrap=True, max_height=420, elem_id="findings",
                                                 column_widths=ui_render.FINDING_COLUMN_WIDTHS)
@@ -128,8 +130,8 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
 
         field_inputs = list(product_fields.values())
-        views = [summary_view, *galleries.values(), detail, detail_title, detail_image, findings, report_json,
-                 regen_seed]
+        views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,
+                 report_json, regen_seed]
         refresh = functools.partial(_views, list(galleries))
 
         brand.change(_brand_card_or_error, brand, brand_card, api_visibility="private")
@@ -302,14 +304,18 @@ def _views(format_ids, session, selected):
             visible=bool(entries), columns=_gallery_columns(format_id)))
     result = session.assets.get(tuple(selected)) if (session and selected) else None
     if result is None:
-        return [*updates, gr.Column(visible=False), "", None, None, None, gr.Number()]
+        return [*updates, gr.Column(visible=False), "", None, gr.Image(visible=False), None, None, gr.Number()]
     title = (f"<h3>{html.escape(result.request.format.id)} v{result.request.variant} "
              f"{ui_render.verdict_badge(result.verdict)}</h3><p>seed {result.request.seed} "
              f"(base {result.request.base_seed}) · {html.escape(str(result.files.image.name))}</p>")
     layer_boxes = tuple(layer.box.as_tuple() for layer in result.composition.layers)
     image = ui_render.draw_findings(result.composition.image, result.report, layer_boxes)
     document = json.loads(result.files.report.read_text(encoding="utf-8"))
-    return [*updates, gr.Column(visible=True), title, image, ui_render.findings_rows(result.report.findings),
+    product = next((layer for layer in result.composition.layers if layer.cutout), None)
+    preview = ui_render.cutout_preview(product.cutout if product else None)
+    cutout = (gr.Image(value=preview[0], label=preview[1], visible=True) if preview
+              else gr.Image(value=None, visible=False))
+    return [*updates, gr.Column(visible=True), title, image, cutout, ui_render.findings_rows(result.report.findings),
             document, gr.Number(value=result.request.base_seed + 1)]
 
 

@@ -109,6 +109,35 @@ def draw_findings(image: Image.Image, report: Report, layer_boxes: tuple = ()) -
     return Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
 
 
+def cutout_preview(record: dict | None, height: int = 320) -> tuple[Image.Image, str] | None:
+    """A product photo's automatic cut-out, for the designer to judge: (matte | cut-out on a checkerboard, caption).
+
+    None when the product needed no cut-out (it came with alpha) or its cached cut-out is gone.
+    """
+    if not record or not record.get("path"):
+        return None
+    try:
+        with Image.open(record["path"]) as opened:
+            cut = opened.convert("RGBA")
+    except OSError:
+        return None
+    scale = height / cut.height
+    cut = cut.resize((max(1, round(cut.width * scale)), height), Image.Resampling.LANCZOS)
+    matte = cut.getchannel("A").convert("RGB")
+    board = Image.new("RGB", cut.size, "#ffffff")
+    draw = ImageDraw.Draw(board)
+    for y in range(0, cut.height, 16):  # a checkerboard shows the matte's soft edge and holes
+        for x in range((y // 16) % 2 * 16, cut.width, 32):
+            draw.rectangle((x, y, x + 15, y + 15), fill="#d9d9d9")
+    board.paste(cut, (0, 0), cut)
+    sheet = Image.new("RGB", (cut.width * 2 + 8, height), "#ffffff")
+    sheet.paste(matte, (0, 0))
+    sheet.paste(board, (cut.width + 8, 0))
+    used = "placed" if record.get("applied") else "not used: placed framed"
+    return sheet, (f"Product cut-out ({used}): matte and result · {record.get('method')}, "
+                   f"confidence {record.get('confidence', 0):.2f} · {record.get('reason')}")
+
+
 def _tag(draw, box, text, color, font) -> None:
     left, top = box[0], box[1]
     text_box = draw.textbbox((0, 0), text, font=font)

@@ -188,6 +188,21 @@ def test_check_endpoint_returns_the_report(make_client, keys):
     bad_copy = client.post("/v1/check", headers=keys[0], files={"image": ("a.png", image.getvalue(), "image/png")},
                            data={"brand": "northwind", "format": "iab-300x250", "copy": '{"slogan": "x"}'})
     assert bad_copy.status_code == 422 and bad_copy.json()["error"]["field"] == "copy.slogan"
+    # A photo of unknown provenance is not held to AI labels unless the caller says it was generated.
+    statuses = {}
+    for generated in (None, "true"):
+        data = {"brand": "northwind", "format": "iab-300x250"} | ({"generated": generated} if generated else {})
+        answer = client.post("/v1/check", headers=keys[0], files={"image": ("a.png", image.getvalue(), "image/png")},
+                             data=data).json()
+        statuses[generated] = next(f["status"] for f in answer["findings"] if f["rule"] == "label.ai-metadata")
+    assert statuses == {None: "skip", "true": "fail"}, statuses
+
+
+def test_a_job_can_ask_for_framed_product_photos(make_client, keys):
+    client = make_client()
+    accepted = client.post("/v1/jobs", headers=keys[0], json=job_body(cutout=False)).json()
+    job = client.app.state.service.store.get(accepted["id"])
+    assert job.request["cutout"] is False
 
 
 def test_error_locations_become_field_names():

@@ -75,6 +75,7 @@ def pixels(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
+@pytest.mark.slow
 def test_reference_run_makes_each_asset_once_and_reports_the_bad_row(reference):
     out, code, output = reference
     rows = manifest(out)
@@ -91,6 +92,7 @@ def test_reference_run_makes_each_asset_once_and_reports_the_bad_row(reference):
     assert not list(out.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_matches_the_uninterrupted_run_pixel_for_pixel(reference, catalogue, sd15_dir, tmp_path):
     ref_out, _, _ = reference
     out = tmp_path / "out"
@@ -144,6 +146,7 @@ def test_waiting_for_progress_gives_up_at_its_deadline(tmp_path):
     assert stuck.poll() is not None, "the stuck batch was killed"
 
 
+@pytest.mark.slow
 def test_resume_with_other_options_is_refused(reference, catalogue, sd15_dir):
     out, _, _ = reference
     options = BatchOptions(catalogue=catalogue, out=out, formats=(FORMAT,), variants=2, seed=8, model=str(sd15_dir),
@@ -152,6 +155,7 @@ def test_resume_with_other_options_is_refused(reference, catalogue, sd15_dir):
         run_batch(options)
 
 
+@pytest.mark.slow
 def test_ray_engine_matches_the_local_engine(reference, catalogue, sd15_dir, tmp_path, monkeypatch):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'ray[data]')")
     ref_out, ref_code, _ = reference

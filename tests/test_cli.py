@@ -40,6 +40,7 @@ def generated(tmp_path_factory, sd15_dir):
     return out, result
 
 
+@pytest.mark.slow
 def test_generate_writes_assets_reports_and_manifest(generated):
     out, result = generated
     assert result.returncode in (0, 1), result.stderr
@@ -61,6 +62,7 @@ def test_generate_writes_assets_reports_and_manifest(generated):
     assert not list(out.rglob("*.tmp")), "no temp files left behind"
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_pixels(generated, tmp_path, sd15_dir):
     out, _ = generated
     again = tmp_path / "again"
@@ -74,6 +76,7 @@ def test_same_seed_gives_identical_pixels(generated, tmp_path, sd15_dir):
     assert np.abs(v1 - v2).mean() > 1, "variants differ"
 
 
+@pytest.mark.slow
 def test_check_command_on_an_exported_asset_and_a_broken_one(generated, tmp_path):
     out, _ = generated
     good = adgen("check", out / "NW-CB-001/ig-square-v1.jpg", "--brand", "northwind", "--format", "ig-square", "--json")
@@ -144,6 +147,7 @@ def test_formats_and_brands_print_tables():
     assert brands.returncode == 0 and "northwind" in brands.stdout and "sakura" in brands.stdout
 
 
+@pytest.mark.slow
 def test_demo_makes_every_planned_asset_with_one_manifest_and_the_evidence(tmp_path):
     """`make demo`'s command: every product x format in examples/demo.yaml, one manifest row each
     (written from this run's results, in plan order), the HTML report and the contact sheet."""

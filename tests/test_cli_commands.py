@@ -43,6 +43,7 @@ MINIMAL = {
     "marks": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
     "brands": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
     "rules": "test_cli.py::test_registry_piped_prints_whole_ids_in_tab_separated_rows",
+    "init brand": "test_init_brand.py::test_init_brand_goes_into_the_project_folder_and_is_found_there",
     "keys init-signing": "test_keys_init_signing_needs_no_option",
     "keys create": "test_keys_create_list_and_revoke_need_only_their_arguments",
     "keys list": "test_keys_create_list_and_revoke_need_only_their_arguments",
@@ -50,6 +51,15 @@ MINIMAL = {
     "train base": "test_train_base_with_the_smoke_config",
     "lora train": "test_lora_train_needs_only_the_brand",
     "lora eval": "test_tiny.py::test_lora_eval_command_shows_the_shipped_adapter_pulls_plates_to_its_palette",
+    "kb add": "test_kb_commands_need_only_their_arguments",
+    "kb list": "test_kb_commands_need_only_their_arguments",
+    "kb search": "test_kb_commands_need_only_their_arguments",
+    "kb remove": "test_kb_commands_need_only_their_arguments",
+    "review list": "test_review_commands_need_only_the_asset_and_the_key",
+    "review approve": "test_review_commands_need_only_the_asset_and_the_key",
+    "review request-changes": "test_review_commands_need_only_the_asset_and_the_key",
+    "review reject": "test_review_commands_need_only_the_asset_and_the_key",
+    "review audit": "test_review_commands_need_only_the_asset_and_the_key",
 }
 
 
@@ -84,6 +94,7 @@ def invoke(*args) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_generate_needs_only_brand_and_product(in_tmp):
     """Defaults: ig-square, one variant, seed 0, adgen-tiny at its own steps, into ./out."""
     output = invoke("generate", "--brand", "northwind", "--product", PRODUCT)
@@ -116,12 +127,14 @@ def test_keys_create_list_and_revoke_need_only_their_arguments():
     assert f"revoked {key_id}" in invoke("keys", "revoke", key_id)
 
 
+@pytest.mark.slow
 def test_train_base_with_the_smoke_config(in_tmp):
     """--config is the one addition: the default config is the hour-long run that made adgen-tiny."""
     output = invoke("train", "base", "--config", SMOKE_CONFIG)
     assert (in_tmp / "out" / "adgen-tiny" / "model_index.json").is_file(), output
 
 
+@pytest.mark.slow
 def test_lora_train_needs_only_the_brand(tmp_path, monkeypatch):
     """--steps 2 instead of 300 keeps it cheap; the adapter goes to $ADGEN_LORA, here a temp folder
     (the shared conftest points it at the shipped adapters, which must not be overwritten)."""
@@ -177,3 +190,40 @@ def _adgen_process(*args, env=None) -> subprocess.Popen:
 
 def _env(extra=None) -> dict:
     return {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **(extra or {})}
+
+
+def test_kb_commands_need_only_their_arguments(in_tmp):
+    book = in_tmp / "evidence.md"
+    book.write_text("# Claims\n\nOur cold brew gets an 18-hour steep.\n", encoding="utf-8")
+    runner = CliRunner()
+    for args in (["kb", "add", "--brand", "northwind", "--kind", "claim-evidence", str(book)],
+                 ["kb", "list", "--brand", "northwind"],
+                 ["kb", "search", "--brand", "northwind", "steeped for 18 hours"],
+                 ["kb", "remove", "--brand", "northwind", "evidence.md"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_review_commands_need_only_the_asset_and_the_key(in_tmp):
+    from adgen.apikeys import create_key
+    from adgen.service.store import JobStore
+    from adgen.service_db import service_db_path
+
+    creator, _ = create_key(["northwind"], "shop")
+    reviewer, _ = create_key(["northwind"], "shop", role="reviewer")
+    store = JobStore(service_db_path())
+    job, _ = store.create("job_1", tenant="shop", key_id=creator.id, brand="northwind", request={}, body_sha256="x",
+                          idempotency_key=None, callback_url=None, total=3, max_queued=10, max_queued_per_tenant=10)
+    image = in_tmp / "a.png"
+    Image.new("RGB", (8, 8), "navy").save(image)
+    assets = [store.record_asset(job.id, i, f"SKU{i}", "ig-square", 1, verdict="pass", image_path=image, report={},
+                                 seconds=0.1).id for i in range(3)]
+    runner = CliRunner()
+    for args in (["review", "list", "--key-id", reviewer.id],
+                 ["review", "approve", assets[0], "--key-id", reviewer.id],
+                 # A decision against an asset must say why (a reason code): the rule, not a default.
+                 ["review", "request-changes", assets[1], "--key-id", reviewer.id, "--reason", "copy"],
+                 ["review", "reject", assets[2], "--key-id", reviewer.id, "--reason", "legal"],
+                 ["review", "audit", "--key-id", reviewer.id]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.output, result.exception)

@@ -39,7 +39,7 @@ def text_layer(image, name, text, xy, *, fg, bg=None, size=40, **extra):
 
 def subject(fmt="ig-square", *, fg=(0, 0, 0), bg=(255, 255, 255), size=40, copy=None, brand="northwind",
             locale="en-US", category="general", texts=None, label=True, image_size=None, encoded=None,
-            file_type="png", **layer_extra):
+            file_type="png", claims=(), knowledge=None, **layer_extra):
     fmt_record = get_format(fmt)
     image = Image.new("RGB", image_size or fmt_record.size.as_tuple(), bg)
     layers = [text_layer(image, name, text, (120, 200 + 80 * i), fg=fg, size=size, **layer_extra)
@@ -47,8 +47,13 @@ def subject(fmt="ig-square", *, fg=(0, 0, 0), bg=(255, 255, 255), size=40, copy=
     if label:
         layers.append(text_layer(image, "ai_label", "AI-generated", (800, 1000), fg=(0, 0, 0), size=24))
     comp = Composition(image=image, plate=image, layers=tuple(layers))
+    if knowledge:  # the brand's claim evidence, in this test's ADGEN_HOME
+        from adgen.knowledge import KnowledgeBase
+
+        KnowledgeBase("local", brand).add_bytes([("evidence.md", knowledge.encode())], "claim-evidence")
     return CheckSubject(image=image, format=fmt_record, brand=load_brand(brand), locale=locale, category=category,
-                        copy=copy or {}, composition=comp, encoded=encoded, file_type=file_type)
+                        copy=copy or {}, composition=comp, encoded=encoded, file_type=file_type, claims=claims,
+                        tenant="local")
 
 
 def statuses(subj, rule_id):
@@ -56,6 +61,11 @@ def statuses(subj, rule_id):
     return [f.status for f in report.findings]
 
 
+EVIDENCE = """# Claim evidence
+
+- Our cold brew gets an 18-hour steep in cold filtered water.
+- Beans are roasted in small batches on a drum roaster.
+"""
 CASES = [
     # (case, subject kwargs, rule id, expected worst status)
     ("right size", {}, "format.size", "pass"),
@@ -89,6 +99,11 @@ CASES = [
     ("too small", {"size": 7}, "text.min-size", "fail"),
     ("bytes within limit", {"fmt": "iab-300x250", "image_size": (300, 250), "encoded": b"x" * 1000}, "format.file-size", "pass"),
     ("bytes over 150 KB", {"fmt": "iab-300x250", "image_size": (300, 250), "encoded": b"x" * 160_000}, "format.file-size", "fail"),
+    ("no knowledge base: skipped as before", {"claims": ("Steeped for 18 hours",)}, "copy.claim-substantiated", "skip"),
+    ("paraphrase of the evidence", {"claims": ("Steeped for 18 hours",), "knowledge": EVIDENCE},
+     "copy.claim-substantiated", "pass"),
+    ("unrelated to the evidence", {"claims": ("Clinically proven",), "knowledge": EVIDENCE},
+     "copy.claim-substantiated", "fail"),
     ("accepted type", {}, "format.file-type", "pass"),
     ("gif not accepted", {"file_type": "gif"}, "format.file-type", "fail"),
 ]

@@ -43,7 +43,7 @@ def mark_file(tmp_dir: Path) -> Path:
 def build(tmp_path, fmt="ig-square", *, brand="northwind", locale="en-US", plate=(255, 255, 255),
           texts=None, fg=(0, 0, 0), size=40, logo_width=200, logo_at=(60, 60), product=True,
           product_slot=None, stray=None, mark=None, tamper=None, thresholds=None, encode=False,
-          plate_image=None, headline_at=None, adapter_note=None):
+          plate_image=None, headline_at=None, adapter_note=None, grounded=True):
     """Lay out a subject the way compose does, then apply `tamper(image, layers)` to the final pixels."""
     kit = load_brand(brand)
     if thresholds:
@@ -59,7 +59,8 @@ def build(tmp_path, fmt="ig-square", *, brand="northwind", locale="en-US", plate
     layers = []
     if product:
         slot = product_slot or (Box(560, 300, 1000, 900) if not fmt_record.marketplace else Box(50, 50, 1950, 1950))
-        placed = place_artwork(canvas, load_artwork(BAG, "product"), slot, shadow=not fmt_record.marketplace)
+        placed = place_artwork(canvas, load_artwork(BAG, "product"), slot,
+                               shadow=grounded and not fmt_record.marketplace)
         canvas = placed.image
         layers.append(PlacedLayer("product", "image", placed.box, slot, source=BAG, scale=placed.scale))
     if not fmt_record.marketplace:
@@ -121,6 +122,26 @@ def blur_product(image, layers):
     image.paste(image.crop(box).filter(ImageFilter.GaussianBlur(2)), box[:2])
 
 
+def lighten_under_product(image, layers):
+    """A plate lighter just under the base than beside it: the product floats over a glow."""
+    box = layers["product"].box
+    ImageDraw.Draw(image).rectangle((box.left, box.bottom, box.right, box.bottom + 40), fill=(255, 255, 255))
+
+
+def white_fringe(image, layers):
+    """A 2 px white ring around the cut-out: the matte's edge kept its old white background."""
+    import numpy as np
+
+    from adgen.compliance.artwork_rules import placed_artwork
+
+    box = layers["product"].box
+    _, alpha = placed_artwork(layers["product"])
+    body = Image.fromarray(((alpha > 0) * 255).astype("uint8"))
+    ring = np.asarray(body.filter(ImageFilter.MaxFilter(5))) & ~np.asarray(body.filter(ImageFilter.MinFilter(3)))
+    white = Image.new("RGB", body.size, (255, 255, 255))
+    image.paste(white, box.as_tuple()[:2], Image.fromarray(ring))
+
+
 def grey_corner(image, layers):
     ImageDraw.Draw(image).rectangle((0, 0, 120, 120), fill=(250, 250, 250))
 
@@ -164,6 +185,11 @@ CASES = [
     ("mark the brand may not use", {"mark": "halal"}, "brand.mark-present", "fail"),
     ("product pixels untouched", {}, "product.fidelity", "pass"),
     ("product blurred", {"tamper": blur_product}, "product.fidelity", "fail"),
+    ("product grounded by its contact shadow", {"plate": (150, 140, 120)}, "product.grounded", "pass"),
+    ("product pasted with no shadow floats", {"plate": (150, 140, 120), "grounded": False}, "product.grounded", "fail"),
+    ("a glow under the base", {"plate": (150, 140, 120), "tamper": lighten_under_product}, "product.grounded", "fail"),
+    ("clean matte edge on a dark plate", {"plate": (40, 70, 60)}, "product.halo", "pass"),
+    ("white fringe from the matte", {"plate": (40, 70, 60), "tamper": white_fringe}, "product.halo", "fail"),
     ("product plate", {}, "safety.nsfw", "pass"),
     ("a listed class detected (brand lists faces)", {"plate_image": astronaut(), "product": False,
      "thresholds": {"safety.nsfw.FACE_FEMALE": 0.5}}, "safety.nsfw", "fail"),
@@ -197,21 +223,23 @@ def test_rule(tmp_path, case, kwargs, rule_id, expected):
 def test_every_rule_of_design_section_5_is_registered_and_has_a_passing_and_a_failing_case():
     design = {"format.size", "format.file-size", "format.file-type", "layout.safe-zone", "text.contrast",
               "text.min-size", "text.legible", "text.overflow", "copy.banned-terms", "copy.required-disclaimer",
-              "background.stray-text", "brand.palette", "brand.logo-present", "brand.logo-size",
+              "copy.claim-substantiated", "background.stray-text", "brand.palette", "brand.logo-present", "brand.logo-size",
               "brand.logo-clearspace", "brand.mark-present", "product.fidelity", "safety.nsfw", "label.ai-visible",
               "label.ai-metadata", "marketplace.white-background", "marketplace.product-fill", "marketplace.no-text",
               "brand.adapter"}
+    # Issue 10: the placed product stands on the plate with a clean edge (tests/test_grounding.py too).
+    grounding = {"product.grounded", "product.halo"}
     # Beyond section 5: Amazon's main-image requirements (tests/test_check_marketplace.py), the
     # automatic cut-out of product photos (tests/test_cutout.py), whose framed fallback warns, and
     # brand.adapter, which reports a skipped adapter (the asset itself is not wrong).
     amazon = {"marketplace.min-side", "marketplace.no-border", "marketplace.no-inset", "marketplace.no-watermark"}
     warn_only = {"brand.adapter", "product.cutout"}
-    assert {r.id for r in RULES} == design | amazon | {"product.cutout"}
+    assert {r.id for r in RULES} == design | amazon | grounding | {"product.cutout"}
     from test_check_marketplace import CASES as FOREIGN_CASES
     from test_cutout import RULE_CASES as CUTOUT_CASES
 
     cases = [(c[2], c[3]) for c in BASIC_CASES + CASES + FOREIGN_CASES + CUTOUT_CASES]
-    for rule_id in design | amazon | {"product.cutout"}:
+    for rule_id in design | amazon | grounding | {"product.cutout"}:
         worst = "warn" if rule_id in warn_only else "fail"
         assert (rule_id, "pass") in cases and (rule_id, worst) in cases, rule_id
 

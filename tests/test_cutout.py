@@ -189,3 +189,27 @@ def test_a_shopify_export_of_jpeg_packshots_makes_cut_out_products_in_the_batch(
         product = next(layer for layer in report["layers"] if layer["name"] == "product")
         assert any("cut out automatically" in note for note in product["notes"])
         assert Path(product["source"]).suffix == ".png"   # the cached RGBA cut-out, not the JPEG
+
+
+def test_the_app_shows_the_matte_of_a_cut_out_photo_and_nothing_for_a_cut_out_given(tmp_path, cold_brew):
+    pytest.importorskip("gradio")
+    from adgen import ui, ui_render
+    from adgen.pipeline import run
+    from adgen.request import AssetRequest
+    from adgen.ui_session import DesignSession
+
+    photo = packshot(tmp_path / "bottles.jpg")
+    plate = Image.new("RGB", (512, 512), (230, 200, 170))
+    for spec, shown in ((cold_brew.model_copy(update={"product_image": photo}), True), (cold_brew, False)):
+        result = run(AssetRequest(product=spec, brand="northwind", format="ig-square"), tmp_path / "out", plate=plate)
+        session = DesignSession(tmp_path / "out", assets={("ig-square", 1): result})
+        views = ui._views([], session, ("ig-square", 1))
+        cutout = views[4]  # summary, (no galleries), detail, title, image, cutout
+        assert cutout.visible is shown
+        if shown:
+            assert "confidence" in cutout.label and cutout.value is not None
+    record = run(AssetRequest(product=cold_brew.model_copy(update={"product_image": photo}), brand="northwind",
+                              format="ig-square"), None, plate=plate).composition.layer("product").cutout
+    sheet, caption = ui_render.cutout_preview(record, height=120)
+    left = sheet.crop((0, 0, (sheet.width - 8) // 2, 120)).convert("L")
+    assert left.getextrema() == (0, 255) and "placed" in caption  # a matte: clear background, opaque product

@@ -210,28 +210,3 @@ def test_cli_rejects_a_disallowed_mark_before_any_work(tmp_path):
     result = adgen("generate", "--brand", "northwind", "--product", spec, "--out", tmp_path / "out")
     assert result.returncode == 2 and "marks" in result.stderr and "jas-organic" in result.stderr
     assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.parametrize("origin", [(300, 200), (0, 0), (900, 700), (-40, 850)])
-def test_the_product_shadow_is_the_whole_canvas_blur_computed_on_its_own_box(origin):
-    # The shadow is blurred on its box plus the blur's reach; it must keep the pixels of the
-    # whole-canvas blur it replaced, at canvas edges too.
-    from PIL import ImageFilter
-
-    from adgen.placement import _soft_shadow
-
-    art = Image.new("RGBA", (240, 320), (0, 0, 0, 0))
-    art.paste((200, 60, 40, 255), (20, 10, 220, 300))
-    canvas_size = (1080, 1080)
-    patch, corner = _soft_shadow(art, canvas_size, origin)
-    ours = Image.new("RGBA", canvas_size, (0, 0, 0, 0))
-    ours.paste(patch, corner)
-    radius = max(2, round(min(art.size) * 0.04))
-    offset = (round(art.width * 0.02), round(art.height * 0.03))
-    shadow = Image.new("RGBA", art.size, (0, 0, 0, 0))
-    shadow.putalpha(art.getchannel("A").point(lambda a: a * 0.45))
-    whole = Image.new("RGBA", canvas_size, (0, 0, 0, 0))
-    whole.paste(shadow, (origin[0] + offset[0], origin[1] + offset[1]), shadow)
-    expected = whole.filter(ImageFilter.GaussianBlur(radius))
-    assert np.array_equal(np.asarray(ours), np.asarray(expected))
-    assert patch.width * patch.height < 0.25 * canvas_size[0] * canvas_size[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 
 import numpy as np
@@ -313,3 +314,26 @@ def test_the_read_back_reuses_the_survival_checks_decode_of_the_same_pixels(sign
     changed.putpixel((0, 0), (0, 0, 0))
     decode_watermark(changed)
     assert len(decoded) == 2
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_an_approved_export_carries_the_approval_and_keeps_its_origin(signer, fmt):
+    import c2pa
+
+    from adgen.provenance import sign_approval
+
+    original = _export(signer, fmt)
+    approval = {"state": "approved", "reviewer": {"key_id": "k1", "tenant": "shop"}, "approved_at": "2026-01-01T00:00:00Z",
+                "rules": [{"rule": "text.contrast", "status": "warn"}]}
+    approved = sign_approval(original, fmt, approval, signer, title="MUG-01.png")
+    check = verify_provenance(approved, fmt, trust_anchors=signer.trust_anchor_path)
+    assert check.c2pa_state == "Trusted", check.c2pa_message
+    assert check.approval == approval
+    assert check.watermark_payload == watermark_payload_for("MUG-01/ig-square-v1")  # the pixels are untouched
+    assert verify_provenance(original, fmt, trust_anchors=signer.trust_anchor_path).approval is None
+    with c2pa.Reader(f"image/{fmt}", io.BytesIO(approved)) as reader:  # the export's manifest is the parent
+        manifests = json.loads(reader.json())["manifests"].values()
+    assert [a["data"] for m in manifests for a in m["assertions"] if a["label"] == "org.adgen.recipe"] == [RECIPE]
+    tampered = bytearray(approved)
+    tampered[len(tampered) // 2] ^= 0xFF
+    assert not verify_provenance(bytes(tampered), fmt, trust_anchors=signer.trust_anchor_path).c2pa_valid

@@ -308,3 +308,43 @@ def test_product_image_url_is_fetched_by_the_worker_within_the_fetch_policy(tena
         assert "/no.png" in failed["error"]["message"] or "404" in failed["error"]["message"], failed
     finally:
         images.shutdown()
+
+
+# ---- 6 & 11. a poll of a job with megabytes of reports stalls nothing; an unwritable price is a 422 ----
+
+def test_polling_a_job_with_huge_reports_does_not_stall_the_event_loop(tenants):
+    a, _ = tenants
+    with LiveApp(settings()) as live:
+        job = httpx.post(live.url + "/v1/jobs", headers=a, json=job_body()).json()
+        finding = {"rule": "text.contrast", "status": "pass", "severity": "error", "message": "x" * 2000,
+                   "measured": 4.5, "threshold": 4.5, "element": "headline", "box": [0, 0, 10, 10]}
+        report = {"verdict": "pass", "findings": [finding] * 1500, "attempts": []}  # ~3 MB a report
+        image = adgen_home() / "x.png"
+        Image.new("RGB", (8, 8)).save(image)
+        for position in range(40):  # ~120 MB of reports on one job
+            live.service.store.record_asset(job["id"], position, f"S{position}", "ig-square", 1, verdict="pass",
+                                            image_path=image, report=report, seconds=1.0)
+        polled: dict = {}
+
+        def poll():
+            started = time.monotonic()
+            polled["status"] = httpx.get(live.url + job["status_url"], headers=a, timeout=CALL).status_code
+            polled["seconds"] = time.monotonic() - started
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.2)  # the poll is being read and parsed now
+        sent = time.monotonic()
+        health = httpx.get(live.url + "/healthz", timeout=CALL)
+        health_seconds = time.monotonic() - sent
+        poller.join(CALL)
+    assert health.status_code == 200 and polled["status"] == 200
+    # A ratio, not a speed goal: on the event loop the parse made /healthz wait most of the poll's time.
+    assert health_seconds < 0.25 * polled["seconds"], (health_seconds, polled["seconds"])
+
+
+def test_a_price_that_cannot_be_written_is_refused_up_front(tenants):
+    a, _ = tenants
+    with LiveApp(settings()) as live:
+        response = httpx.post(live.url + "/v1/jobs", headers=a, json=job_body(products=[product(price="1e30")]))
+    assert response.status_code == 422 and response.json()["error"]["field"] == "products.0.price", response.text

@@ -263,7 +263,7 @@ def test_browser_check_with_only_an_image(server, browser):
     page.goto(server + "/")
     page.get_by_role("tab", name="Check").click()
     page.locator("#check-image input[type=file]").set_input_files(str(EXAMPLES / "images" / "cold-brew-bag.png"))
-    page.locator("#check-image").get_by_text("cold-brew-bag.png").wait_for(timeout=30_000)
+    page.locator("#check-image").get_by_text("cold-brew-bag.png").wait_for(timeout=120_000)  # an upload under a loaded CI machine
     page.locator("#check-button").click()
     badge = page.locator("#check-verdict .adgen-badge")
     _wait_without_error(page, badge, timeout_ms=300_000)

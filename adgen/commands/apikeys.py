@@ -17,13 +17,15 @@ console = Console()
 
 
 def create(brands: str = typer.Option(..., "--brands", help="Comma-separated brand ids the key may use; '*' for all."),
-           name: Optional[str] = typer.Option(None, "--name", help="Tenant name; keys with the same name see the same jobs.")) -> None:
+           name: Optional[str] = typer.Option(None, "--name", help="Tenant name; keys with the same name see the same jobs."),
+           role: str = typer.Option("creator", "--role", help="creator (makes jobs), reviewer (also approves and "
+                                                              "rejects assets) or admin.")) -> None:
     """Create an API key; it is printed once and only its hash is stored."""
     from adgen.apikeys import create_key
 
-    record, plaintext = create_key(brands.split(","), name)
-    console.print(f"key id:         {record.id}\ntenant:         {record.name}\nbrands:         {', '.join(record.brands)}",
-                  highlight=False)
+    record, plaintext = create_key(brands.split(","), name, role=role)
+    console.print(f"key id:         {record.id}\ntenant:         {record.name}\nbrands:         {', '.join(record.brands)}"
+                  f"\nrole:           {record.role}", highlight=False)
     console.print(f"webhook secret: {record.webhook_secret}", highlight=False)
     console.print("API key (shown once, store it now):", highlight=False)
     print(plaintext)  # alone on the last line, plain, for scripts: KEY=$(adgen keys create ... | tail -1)
@@ -33,9 +35,9 @@ def list_() -> None:
     """List API keys (ids, tenants, brands; never the keys)."""
     from adgen.apikeys import list_keys
 
-    table = Table("id", "tenant", "brands", "created", "revoked")
+    table = Table("id", "tenant", "brands", "role", "created", "revoked")
     for key in list_keys():
-        table.add_row(key.id, key.name, ",".join(key.brands), _when(key.created_at), _when(key.revoked_at))
+        table.add_row(key.id, key.name, ",".join(key.brands), key.role, _when(key.created_at), _when(key.revoked_at))
     console.print(table)
 
 

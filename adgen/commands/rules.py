@@ -18,6 +18,7 @@ OTHER_SOURCES = {
     "brand.logo-size": "kit logo.min_width_px", "brand.logo-clearspace": "kit logo.clear_space x logo height",
     "copy.banned-terms": "adgen/data/banned_terms.yaml + kit banned_terms",
     "copy.required-disclaimer": "kit disclaimers; text.legible and text.contrast on it",
+    "copy.claim-substantiated": "brand knowledge base (adgen kb); kit unsubstantiated_claims: fail | warn",
     "label.ai-visible": "label height per locale (zh-CN 5% of the short side); text.contrast",
     "label.ai-metadata": "C2PA Valid, IPTC AI source type, TC260 Label",
     "text.overflow": "fits its slot at the slot's floor",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, copy_rules, format_rules, marketplace_rules,
-                              ocr_rules, palette_rules, provenance_rules, safety_rules, text_rules)
+from adgen.compliance import (adapter_rules, amazon_rules, artwork_rules, claim_rules, copy_rules, format_rules,
+                              grounding_rules, marketplace_rules, ocr_rules, palette_rules, provenance_rules,
+                              safety_rules, text_rules)
 from adgen.compliance.report import Finding, Report
 from adgen.compliance.subject import CheckSubject
 
@@ -32,6 +33,8 @@ RULES: tuple[Rule, ...] = (
     Rule("copy.banned-terms", "error", copy_rules.banned_terms, "no banned terms (locale, category, brand)"),
     Rule("copy.required-disclaimer", "error", copy_rules.required_disclaimer,
          "required disclaimers verbatim, legible, with contrast"),
+    Rule("copy.claim-substantiated", "error", claim_rules.claim_substantiated,
+         "each claim and feature backed by the brand's claim evidence (adgen kb)"),
     Rule("background.stray-text", "error", ocr_rules.stray_text, "OCR finds no text in the generated plate"),
     Rule("brand.palette", "warning", palette_rules.palette, "brand colours within CIEDE2000 of the palette"),
     Rule("brand.adapter", "warning", adapter_rules.adapter, "the kit's LoRA adapter applied, or why not (other base)"),
@@ -40,6 +43,9 @@ RULES: tuple[Rule, ...] = (
     Rule("brand.logo-clearspace", "error", artwork_rules.logo_clearspace, "nothing inside the logo's clear space"),
     Rule("brand.mark-present", "error", artwork_rules.mark_present, "certification marks' own pixels, allowed marks"),
     Rule("product.fidelity", "error", artwork_rules.product_fidelity, "product region SSIM against the cut-out"),
+    Rule("product.grounded", "error", grounding_rules.grounded,
+         "the product stands on the plate: darker band under its base than beside it (L*)"),
+    Rule("product.halo", "error", grounding_rules.halo, "no halo or fringe in the cut-out's edge ring (dE76)"),
     Rule("product.cutout", "warning", artwork_rules.product_cutout,
          "a product photo without alpha is cut out (else framed, saying why)"),
     Rule("safety.nsfw", "error", safety_rules.nsfw, "no exposed-body detection (nudenet)"),

@@ -23,11 +23,16 @@ class Finding:
     box: Box | None = None
     # Evidence beyond a box: outlines (polygons of (x, y) px) of a segmented subject, drawn by reports.
     outline: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    # Named evidence boxes, drawn by reports whatever the status: (label, box), e.g. the band under
+    # a product's base and the plate beside it that product.grounded compared.
+    regions: tuple[tuple[str, Box], ...] | None = None
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["box"] = list(self.box.as_tuple()) if self.box else None
         data["outline"] = [[list(p) for p in polygon] for polygon in self.outline] if self.outline else None
+        data["regions"] = [{"label": label, "box": list(box.as_tuple())} for label, box in self.regions] \
+            if self.regions else None
         return data
 
 

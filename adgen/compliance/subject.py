@@ -28,6 +28,10 @@ class CheckSubject:
     # True when the layers were reconstructed by OCR from an image adgen did not lay out:
     # rules that compare against what was placed (overflow, legibility, artwork) then skip.
     layers_from_ocr: bool = False
+    claims: tuple[str, ...] = ()               # the spec's claims and features (copy.claim-substantiated)
+    # Whose knowledge base backs the claims: "local" for the CLI and the batch; None (a caller
+    # that names no tenant) skips copy.claim-substantiated rather than read someone else's.
+    tenant: str | None = None
     # Why the brand's LoRA adapter was not applied to the plate (None: applied, or the kit has none).
     adapter_note: str | None = None
     # Whether the image is AI-generated: True / False as the caller says, None when unknown (a

@@ -84,10 +84,11 @@ def finish_asset(job: Job, out: Path, plate: Image.Image | None, make_plate: Cal
     make_plate: how a fix round gets a new plate (see pipeline.run); the engines pass one that
     renders where the model is loaded.
     """
+    from adgen.knowledge import LOCAL_TENANT
     from adgen.pipeline import run
 
     try:
-        result = run(job.request, out, brand=job.brand, plate=plate, make_plate=make_plate)
+        result = run(job.request, out, brand=job.brand, plate=plate, make_plate=make_plate, tenant=LOCAL_TENANT)
     except AdgenError as exc:
         return JobResult(job.key, error=str(exc))
     except Exception as exc:  # one broken asset must not stop the batch; the manifest keeps the reason

@@ -54,6 +54,8 @@ class JobCreate(_Frozen):
     formats: list[str] = Field(["ig-square"], min_length=1, max_length=20, description="Format ids (GET /v1/formats).")
     variants: int = Field(1, ge=1, le=8, description="Variants per product and format.")
     seed: int = Field(0, ge=0, lt=2**31, description="Base seed; each asset derives its own, so results are repeatable.")
+    cutout: bool = Field(True, description="Cut product photos without alpha out of their background (a soft "
+                                           "matte); false places them framed.")
     callback_url: str | None = Field(None, max_length=2000, description="POSTed a signed JSON document when the "
                                      "job is done or failed. Its host must be on the server's allow-list.")
 
@@ -74,6 +76,8 @@ class FindingOut(_Frozen):
     threshold: Any = Field(None, description="The limit it was held to.")
     element: str | None = Field(None, description="Layer the finding is about, e.g. headline, logo.")
     box: list[int] | None = Field(None, description="Where, as [left, top, right, bottom] px.")
+    outline: list[list[list[int]]] | None = Field(None, description="Segmented subject's outline: polygons of "
+                                                  "[x, y] px (foreign images checked by /v1/check).")
 
 
 class ReportOut(_Frozen):
@@ -90,6 +94,8 @@ class AssetOut(_Frozen):
     verdict: Literal["pass", "warn", "fail"]
     url: str = Field(description="GET it for the image bytes (same API key).", examples=["/v1/assets/ast_9d1e0b"])
     report: ReportOut
+    review_state: Literal["pending", "approved", "changes_requested", "rejected"] = Field(
+        "pending", description="Review state; decide with POST {url}/review (docs/review.md).")
 
 
 class Progress(_Frozen):
@@ -164,6 +170,60 @@ def job_document(job, assets) -> JobOut:
                if job.webhook_state else None)
     return JobOut(id=job.id, status=job.status, brand=job.brand, progress=Progress(done=len(assets), total=job.total),
                   assets=[AssetOut(id=a.id, sku=a.sku, format=a.format, variant=a.variant, verdict=a.verdict,
-                                   url=f"/v1/assets/{a.id}", report=ReportOut.model_validate(a.report))
+                                   url=f"/v1/assets/{a.id}", report=ReportOut.model_validate(a.report),
+                                   review_state=a.review_state)
                           for a in assets],
                   error=error, webhook=webhook, created_at=job.created_at, updated_at=job.updated_at)
+
+
+class ReviewCreate(_Frozen):
+    """A reviewer's decision on one asset, made on the state it was shown."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [{
+        "decision": "changes_requested", "comment": "The amber reads orange on the bag.",
+        "reasons": ["off_brand_colour"], "expected_state": "pending"}]})
+
+    decision: Literal["approved", "changes_requested", "rejected"]
+    comment: str | None = Field(None, max_length=2000, description="Why; required to approve a `warn` verdict "
+                                "when the brand says so (review.warn_needs_comment).")
+    reasons: list[str] = Field([], max_length=5, description="Reason codes, needed for changes_requested and "
+                               "rejected: off_brand_colour, product_looks_wrong, copy, legal, other.")
+    expected_state: Literal["pending", "approved", "changes_requested", "rejected"] | None = Field(
+        None, description="The state you decided from; if the asset has moved on, the answer is 409 naming its "
+                          "state. Give this or an If-Match header with the review's ETag.")
+
+
+class ReviewerOut(_Frozen):
+    key_id: str
+    tenant: str
+
+
+class ReviewOut(_Frozen):
+    asset_id: str
+    job_id: str
+    brand: str
+    state: Literal["pending", "approved", "changes_requested", "rejected"]
+    version: int = Field(description="1 while pending, one more per decision; the ETag is \"r<version>\".")
+    verdict: Literal["pass", "warn", "fail"] = Field(description="The compliance verdict decided from.")
+    digest: str = Field(description="SHA-256 of the image file (hex).")
+    generated_by: str = Field(description="Key id that created the job.")
+    reviewer: ReviewerOut | None = None
+    comment: str | None = None
+    reasons: list[str] = []
+    decided_at: float | None = Field(None, description="Unix seconds.")
+    url: str = Field(description="The image (GET, same key).")
+    approved_url: str = Field(description="The image only while approved: any other state answers 409.")
+
+
+class ReviewList(_Frozen):
+    reviews: list[ReviewOut]
+
+
+def review_document(review) -> ReviewOut:
+    """A store Review as the API shows it: the POST answer, GET /v1/reviews and the asset.reviewed webhook."""
+    reviewer = ReviewerOut(key_id=review.reviewer_key, tenant=review.reviewer_tenant) if review.reviewer_key else None
+    return ReviewOut(asset_id=review.asset_id, job_id=review.job_id, brand=review.brand, state=review.state,
+                     version=review.version, verdict=review.verdict, digest=review.sha256,
+                     generated_by=review.generated_by, reviewer=reviewer, comment=review.comment,
+                     reasons=list(review.reasons), decided_at=review.decided_at, url=f"/v1/assets/{review.asset_id}",
+                     approved_url=f"/v1/assets/{review.asset_id}?approved=true")

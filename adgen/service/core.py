@@ -15,11 +15,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from adgen.apikeys import KeyCache, get_key
+from adgen.apikeys import KeyCache, ensure_schema, get_key
 from adgen.limits import Limits, RateLimiter
 from adgen.service.bodies import ErrorBody, ErrorDetail, job_document
 from adgen.service.cost import CostGate
 from adgen.service.metrics import ServiceMetrics
+from adgen.service.reviews import ReviewStore
 from adgen.service.store import Job, JobStore
 from adgen.service.worker import Worker
 from adgen.service_db import service_db_path
@@ -64,7 +65,11 @@ class Service:
         self.db = service_db_path(settings.home)
         self.jobs_dir = private_dir(settings.home / "jobs")
         self.store = JobStore(self.db)
-        self.metrics = ServiceMetrics(self.store)
+        self.reviews = ReviewStore(self.db)
+        self._sending: set[tuple[str, int]] = set()  # review callbacks given a sender thread in this process
+        self._sending_lock = threading.Lock()
+        ensure_schema(self.db)  # an older file's keys get their role column (creator)
+        self.metrics = ServiceMetrics(self.store, self.reviews)
         self.rate = RateLimiter(settings.limits.rate_per_minute)
         self.keys = KeyCache(self.db)
         self.heavy = CostGate(settings.limits.heavy_slots, wait_s=settings.limits.heavy_wait_s)
@@ -92,6 +97,36 @@ class Service:
             log.exception("callback for %s", job.id)
             result = (False, 0, f"internal error: {type(exc).__name__}")
         self.store.webhook_result(job.id, *result)
+
+    def approved_file(self, asset, review, key) -> Path:
+        """The approved export (signed with the service's C2PA key), audited as taken by `key`; the state is approved."""
+        import hashlib
+
+        from adgen.service.reviews import approved_export
+        from adgen.signing import load_or_init_signer
+
+        path = approved_export(asset, review, load_or_init_signer(self.settings.home))
+        self.reviews.record_export(review, key, hashlib.sha256(path.read_bytes()).hexdigest())
+        return path
+
+    def send_review_callbacks(self) -> None:
+        """Send the asset.reviewed callbacks that decisions queued (and any a restart cut short), each once."""
+        for pending in self.reviews.pending_webhooks():
+            with self._sending_lock:  # two decisions at once both scan the queue
+                if (pending["asset_id"], pending["version"]) in self._sending:
+                    continue
+                self._sending.add((pending["asset_id"], pending["version"]))
+            threading.Thread(target=self._send_review, args=(pending,), name=f"review-{pending['asset_id']}",
+                             daemon=True).start()
+
+    def _send_review(self, pending: dict) -> None:
+        try:
+            key = get_key(pending["key_id"], db=self.db)
+            result = deliver(pending["callback_url"], pending["payload"], key.webhook_secret, self.settings.callbacks)
+        except Exception as exc:  # recorded, so the callback never shows pending forever
+            log.exception("review callback for %s", pending["asset_id"])
+            result = (False, 0, f"internal error: {type(exc).__name__}")
+        self.reviews.webhook_result(pending["asset_id"], pending["version"], *result)
 
 
 # Dependencies on the status-poll path are async: a sync one costs a thread-pool hop per request.

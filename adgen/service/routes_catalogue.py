@@ -46,6 +46,9 @@ def check_upload(key: KeyDep, service: ServiceDep,
                                                        "object with headline, subhead, cta, price, disclaimer.")] = None,
                  locale: Annotated[str, Form(max_length=35, description="Locale of the copy.")] = "en-US",
                  category: Annotated[str, Form(max_length=64, description="Product category.")] = "general",
+                 generated: Annotated[bool | None, Form(description="Whether the image is AI-generated (its AI "
+                                                        "labels are then required); omit when unknown, e.g. a "
+                                                        "product photo.")] = None,
                  ) -> ReportOut:
     """Run the rules that need no layers on any image (adgen's or not).
 
@@ -67,7 +70,7 @@ def check_upload(key: KeyDep, service: ServiceDep,
         with service.heavy.hold(key.tenant):
             picture = decode_image(data, field="image", limits=limits)
             report = check_image_bytes(data, picture, brand=brand, format_id=format, copy=copy_data,
-                                       locale=locale, category=category)
+                                       locale=locale, category=category, generated=generated)
     except Busy as busy:
         raise busy_error(busy) from None
     return ReportOut.model_validate(report.as_dict())

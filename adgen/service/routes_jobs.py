@@ -8,14 +8,16 @@ import shutil
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from adgen.service.auth import KeyDep
 from adgen.service.bodies import JobAccepted, JobCreate, JobOut, job_document
 from adgen.service.core import ERRORS, ApiError, Service, ServiceDep, require_brand
 from adgen.service.cost import Busy
 from adgen.service.inputs import store_uploaded_image
+from adgen.service.reviews import brand_policy
 from adgen.service.store import IdempotencyConflict, QueueFull
 
 router = APIRouter(tags=["jobs"])
@@ -50,7 +52,8 @@ def create_job(body: JobCreate, key: KeyDep, service: ServiceDep, response: Resp
     try:
         with service.heavy.hold(key.tenant):
             products = [store_uploaded_image(p, i, inputs, limits) for i, p in enumerate(body.products)]
-        request = {"products": products, "formats": body.formats, "variants": body.variants, "seed": body.seed}
+        request = {"products": products, "formats": body.formats, "variants": body.variants, "seed": body.seed,
+                   "cutout": body.cutout}
         job, created = service.store.create(
             job_id, tenant=key.tenant, key_id=key.id, brand=body.brand, request=request, body_sha256=body_sha256,
             idempotency_key=idempotency_key, callback_url=body.callback_url, total=total,
@@ -89,16 +92,27 @@ def get_job(job_id: str, key: KeyDep, service: ServiceDep) -> JobOut:
                                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
                     "description": "The image bytes."},
     304: {"description": "Not modified (If-None-Match matched the ETag)."}})
-async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Request) -> Response:
-    """The asset's bytes, with a strong ETag; If-None-Match answers 304."""
+async def get_asset(asset_id: str, key: KeyDep, service: ServiceDep, request: Request,
+                    approved: bool = Query(False, description="Serve it only while approved; 409 naming the "
+                                                              "review state otherwise.")) -> Response:
+    """The asset's bytes, with a strong ETag; If-None-Match answers 304. See docs/review.md for `approved`."""
     asset = service.store.get_asset(asset_id, tenant=key.tenant)
     if asset is None or not Path(asset.image_path).is_file():
         raise ApiError(404, "not_found", "no such asset", field="asset_id", value=asset_id[:64])
-    etag = f'"{asset.etag}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    review = service.reviews.get(asset_id, key.tenant)  # made with the asset, in the same transaction
+    gated = approved or (not key.may_decide and brand_policy(review.brand).required)
+    if gated and review.state != "approved":
+        raise ApiError(409, "not_approved", f"this asset is {review.state}; it is served as approved only after a "
+                       "reviewer approves it", field="approved", value=review.state)
+    headers = {"ETag": f'"{asset.etag}"', "Cache-Control": "private, max-age=31536000, immutable"}
+    if gated:  # the approved export, revalidated on each use: an approval can be withdrawn
+        headers = {"ETag": f'"{asset.etag}-r{review.version}"', "Cache-Control": "private, no-cache",
+                   "Adgen-Review": f"approved; version={review.version}; by={review.reviewer_key}"}
+    if headers["ETag"] in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return FileResponse(asset.image_path, media_type=asset.media_type, headers=headers,
+    # Approved: the file re-signed with the approval in its C2PA manifest (made once, off the event loop).
+    path = await run_in_threadpool(service.approved_file, asset, review, key) if gated else asset.image_path
+    return FileResponse(path, media_type=asset.media_type, headers=headers,
                         filename=f"{asset.sku}-{asset.format}-v{asset.variant}{Path(asset.image_path).suffix}")
 
 

@@ -36,7 +36,7 @@ def readyz(service: ServiceDep) -> Response:
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}})
 def metrics(service: ServiceDep) -> Response:
-    """Prometheus metrics: adgen_jobs{state}, adgen_queue_depth, adgen_asset_seconds."""
+    """Prometheus metrics: adgen_jobs{state}, adgen_queue_depth, adgen_assets_by_review{state}, adgen_asset_seconds."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -4,7 +4,9 @@ A job is one product list x formats x variants. Each asset is recorded after its
 written, so a restart (even after SIGKILL) resumes with the assets still missing and never
 makes one twice. The queue is bounded overall (Limits.max_queued_jobs) and per tenant
 (Limits.max_queued_per_tenant), and served round-robin across tenants, so one tenant's
-flood never makes another wait behind it.
+flood never makes another wait behind it. Accepting a job and recording an asset append to the
+audit log (adgen.service.audit) in the same transaction; a recorded asset gets its review row
+(adgen.service.reviews), pending.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from adgen.service import audit, reviews
 from adgen.service_db import connect, init_db
 
 STATES = ("queued", "running", "done", "failed")
@@ -38,6 +41,9 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant, status)",
 )
+# An asset with its review state (the row is made with the asset; LEFT JOIN for a store mid-upgrade).
+ASSET_COLUMNS = ("assets.*, COALESCE(reviews.state, 'pending') AS review_state FROM assets"
+                 " LEFT JOIN reviews ON reviews.asset_id = assets.id")
 # Columns added after the first release: (column, declaration) added to an older file on open.
 ADDED_COLUMNS = (("started_at", "REAL"),)
 
@@ -93,6 +99,7 @@ class Asset:
     etag: str
     report: dict
     seconds: float
+    review_state: str = "pending"  # adgen.service.reviews
 
 
 class JobStore:
@@ -100,12 +107,17 @@ class JobStore:
 
     def __init__(self, db: Path):
         self.db = db
-        init_db(db, SCHEMA)
+        init_db(db, SCHEMA + reviews.SCHEMA + audit.SCHEMA)
         with connect(db) as conn:
             present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
             for column, declaration in ADDED_COLUMNS:
                 if column not in present:
                     conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
+            # Assets recorded before reviews existed are pending review (their digest: the etag, 128 bits).
+            conn.execute("INSERT OR IGNORE INTO reviews (asset_id, tenant, brand, job_id, generated_by, verdict, sha256,"
+                         " state, version, reasons, created_at) SELECT assets.id, jobs.tenant, jobs.brand, jobs.id,"
+                         " jobs.key_id, assets.verdict, assets.etag, 'pending', 1, '', assets.created_at FROM assets"
+                         " JOIN jobs ON jobs.id = assets.job_id WHERE assets.id NOT IN (SELECT asset_id FROM reviews)")
 
     def new_id(self) -> str:
         return "job_" + secrets.token_hex(10)
@@ -150,6 +162,8 @@ class JobStore:
                     " total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
                     (job_id, tenant, key_id, brand, json.dumps(request), body_sha256, idempotency_key, callback_url,
                      total, now, now))
+                audit.append(conn, tenant=tenant, event="job.created", actor_key=key_id, actor_tenant=tenant,
+                             brand=brand, job_id=job_id)
                 row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         except sqlite3.IntegrityError:
             existing = self.find_idempotent(tenant, idempotency_key or "", body_sha256)
@@ -170,17 +184,17 @@ class JobStore:
         """One read for a status poll: the tenant's job and its assets, or None."""
         with connect(self.db, write=False) as conn:
             row = conn.execute("SELECT * FROM jobs WHERE id = ? AND tenant = ?", (job_id, tenant)).fetchone()
-            rows = conn.execute("SELECT * FROM assets WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
+            rows = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.job_id = ? ORDER BY position", (job_id,)).fetchall()
         return (_job(row), [_asset(r) for r in rows]) if row else None
 
     def assets(self, job_id: str) -> list[Asset]:
         with connect(self.db, write=False) as conn:
-            rows = conn.execute("SELECT * FROM assets WHERE job_id = ? ORDER BY position", (job_id,)).fetchall()
+            rows = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.job_id = ? ORDER BY position", (job_id,)).fetchall()
         return [_asset(row) for row in rows]
 
     def get_asset(self, asset_id: str, tenant: str) -> Asset | None:
         with connect(self.db, write=False) as conn:
-            row = conn.execute("SELECT assets.* FROM assets JOIN jobs ON jobs.id = assets.job_id"
+            row = conn.execute(f"SELECT {ASSET_COLUMNS} JOIN jobs ON jobs.id = assets.job_id"
                                " WHERE assets.id = ? AND jobs.tenant = ?", (asset_id, tenant)).fetchone()
         return _asset(row) if row else None
 
@@ -223,15 +237,18 @@ class JobStore:
     def record_asset(self, job_id: str, position: int, sku: str, format_id: str, variant: int, *, verdict: str,
                      image_path: Path, report: dict, seconds: float) -> Asset:
         """Record an asset whose files are already on disk; recording it twice keeps the first."""
-        data = image_path.read_bytes()
+        digest = hashlib.sha256(image_path.read_bytes()).hexdigest()
         media_type = "image/jpeg" if image_path.suffix == ".jpg" else "image/png"
         asset_id = "ast_" + hashlib.sha256(f"{job_id}:{sku}:{format_id}:{variant}".encode()).hexdigest()[:20]
         with connect(self.db) as conn:
-            conn.execute("INSERT OR IGNORE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (asset_id, job_id, position, sku, format_id, variant, verdict, str(image_path), media_type,
-                          hashlib.sha256(data).hexdigest()[:32], json.dumps(report, default=str), seconds, time.time()))
+            inserted = conn.execute(
+                "INSERT OR IGNORE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (asset_id, job_id, position, sku, format_id, variant, verdict, str(image_path), media_type,
+                 digest[:32], json.dumps(report, default=str), seconds, time.time())).rowcount
+            if inserted:
+                reviews.add_pending(conn, asset_id=asset_id, job_id=job_id, verdict=verdict, sha256=digest)
             conn.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (time.time(), job_id))
-            row = conn.execute("SELECT * FROM assets WHERE id = ?", (asset_id,)).fetchone()
+            row = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.id = ?", (asset_id,)).fetchone()
         return _asset(row)
 
     def finish(self, job_id: str, status: str, error: str | None = None, error_field: str | None = None) -> None:
@@ -268,4 +285,4 @@ def _job(row) -> Job:
 def _asset(row) -> Asset:
     return Asset(id=row["id"], job_id=row["job_id"], sku=row["sku"], format=row["format"], variant=row["variant"],
                  verdict=row["verdict"], image_path=row["image_path"], media_type=row["media_type"], etag=row["etag"],
-                 report=json.loads(row["report"]), seconds=row["seconds"])
+                 report=json.loads(row["report"]), seconds=row["seconds"], review_state=row["review_state"])

@@ -163,9 +163,10 @@ class JobRunner:
                 if (product["sku"], format_id, variant) in done or self.stop.is_set():
                     continue
                 request = AssetRequest(product=ProductSpec.model_validate(product), brand=job.brand, format=format_id,
-                                       variant=variant, seed=job.request["seed"], model=self.model, steps=self.steps)
+                                       variant=variant, seed=job.request["seed"], model=self.model, steps=self.steps,
+                                       cutout=job.request.get("cutout", True))  # jobs stored before it: on
                 clock = time.perf_counter()
-                result = run(request, out_dir, brand=kit)
+                result = run(request, out_dir, brand=kit, tenant=job.tenant)  # its own knowledge base
                 seconds = time.perf_counter() - clock
                 self.store.record_asset(job.id, position, product["sku"], format_id, variant, verdict=result.verdict,
                                         image_path=result.files.image, report=result.report.as_dict(), seconds=seconds)
