@@ -302,3 +302,13 @@ def test_real_ui_mounts_beside_the_api_only_behind_a_key(make_client, keys):
     assert client.get("/ui/config").status_code == 401
     assert client.get("/ui/", headers=keys[0]).status_code == 200
     assert "/ui" not in "".join(client.get("/openapi.json").json()["paths"])  # the API document stays the API's
+
+
+def test_the_finding_document_carries_every_field_a_finding_has():
+    """FindingOut is written out for OpenAPI; a field added to Finding must be added there too."""
+    import dataclasses
+
+    from adgen.compliance.report import Finding
+    from adgen.service.bodies import FindingOut
+
+    assert {f.name for f in dataclasses.fields(Finding)} <= set(FindingOut.model_fields)

@@ -67,6 +67,11 @@ class JobAccepted(_Frozen):
                             examples=["/v1/jobs/job_5f0c2a9e41b7d3c8a6e2"])
 
 
+class RegionOut(_Frozen):
+    label: str = Field(description="What the region is, e.g. 'under the base', 'beside'.")
+    box: list[int] = Field(description="[left, top, right, bottom] px.")
+
+
 class FindingOut(_Frozen):
     rule: str = Field(description="Stable rule id, e.g. text.contrast.")
     status: Literal["pass", "warn", "fail", "skip"]
@@ -78,6 +83,8 @@ class FindingOut(_Frozen):
     box: list[int] | None = Field(None, description="Where, as [left, top, right, bottom] px.")
     outline: list[list[list[int]]] | None = Field(None, description="Segmented subject's outline: polygons of "
                                                   "[x, y] px (foreign images checked by /v1/check).")
+    regions: list[RegionOut] | None = Field(None, description="Named areas a rule measured (product.grounded's "
+                                                          "bands under and beside the base).")
 
 
 class ReportOut(_Frozen):
