@@ -44,15 +44,9 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
     opaque pixels stay its own.
     """
     has_alpha = _has_alpha(artwork)
-    art = artwork if has_alpha else _framed(artwork)
-    scale = min(slot.width / art.width, slot.height / art.height)
-    if min_width_px and art.width * scale < min_width_px:
-        scale = min_width_px / art.width
-    width, height = max(1, round(art.width * scale)), max(1, round(art.height * scale))
+    box, scale = fit_box(artwork, slot, halign=halign, valign=valign, min_width_px=min_width_px)
+    left, top, width, height = box.left, box.top, box.width, box.height
     resized = artwork_at(artwork, (width, height))
-    left = slot.left if halign == "left" else slot.left + (slot.width - width) // 2
-    top = slot.bottom - height if valign == "bottom" else slot.top + (slot.height - height) // 2
-    box = Box(left, top, left + width, top + height)
     if shadow:
         from adgen.grounding import ground
 
@@ -67,6 +61,25 @@ def place_artwork(canvas: Image.Image, artwork: Image.Image, slot: Box, *, halig
     return Placement(out.convert("RGB"), box, scale, has_alpha)
 
 
+def fit_box(artwork: Image.Image, slot: Box, *, halign: str = "center", valign: str = "center",
+            min_width_px: int = 0) -> tuple[Box, float]:
+    """Where place_artwork puts artwork in slot (contain-fit; a photo without alpha counts its frame), and the scale.
+
+    The plan (adgen.plan) asks the same question before any plate exists.
+    """
+    art_w, art_h = artwork.size
+    if not _has_alpha(artwork):
+        border = _frame_border(artwork)
+        art_w, art_h = art_w + 2 * border, art_h + 2 * border
+    scale = min(slot.width / art_w, slot.height / art_h)
+    if min_width_px and art_w * scale < min_width_px:
+        scale = min_width_px / art_w
+    width, height = max(1, round(art_w * scale)), max(1, round(art_h * scale))
+    left = slot.left if halign == "left" else slot.left + (slot.width - width) // 2
+    top = slot.bottom - height if valign == "bottom" else slot.top + (slot.height - height) // 2
+    return Box(left, top, left + width, top + height), scale
+
+
 def artwork_at(artwork: Image.Image, size: tuple[int, int]) -> Image.Image:
     """The exact RGBA pixels place_artwork composites for artwork at size (framed if opaque)."""
     art = artwork if _has_alpha(artwork) else _framed(artwork)
@@ -78,7 +91,11 @@ def _has_alpha(artwork: Image.Image) -> bool:
 
 
 def _framed(photo: Image.Image) -> Image.Image:
-    border = max(2, round(min(photo.size) * PHOTO_FRAME_FRACTION))
+    border = _frame_border(photo)
     framed = Image.new("RGBA", (photo.width + 2 * border, photo.height + 2 * border), (255, 255, 255, 255))
     framed.paste(photo, (border, border))
     return framed
+
+
+def _frame_border(photo: Image.Image) -> int:
+    return max(2, round(min(photo.size) * PHOTO_FRAME_FRACTION))

@@ -74,7 +74,7 @@ def _product(request: ResolvedRequest, area: Box) -> tuple[Box | None, Image.Ima
     if slot is None or path is None:
         return None, None
     from adgen.compliance.thresholds import threshold
-    from adgen.placement import artwork_at
+    from adgen.placement import artwork_at, fit_box
     from adgen.product_photo import product_artwork
 
     minimum = threshold("product.cutout.min_confidence", format_id=request.format.id, locale=request.product.locale,
@@ -82,21 +82,8 @@ def _product(request: ResolvedRequest, area: Box) -> tuple[Box | None, Image.Ima
     artwork, _, _ = product_artwork(path, cut_out=request.cutout, min_confidence=minimum)
     marketplace = request.format.marketplace
     base = Box(0, 0, *request.format.size.as_tuple()) if marketplace else area
-    slot_box = slot.box_in(base)
-    art_w, art_h = _placed_art_size(artwork)
-    # placement.place_artwork's contain-fit: bottom-aligned in its slot, centred in marketplace formats.
-    scale = min(slot_box.width / art_w, slot_box.height / art_h)
-    width, height = max(1, round(art_w * scale)), max(1, round(art_h * scale))
-    left = slot_box.left + (slot_box.width - width) // 2
-    top = slot_box.top + (slot_box.height - height) // 2 if marketplace else slot_box.bottom - height
-    return Box(left, top, left + width, top + height), artwork_at(artwork, (width, height))
+    # Where compose's place_artwork will put it: bottom-aligned in its slot, centred in marketplace formats.
+    box, _ = fit_box(artwork, slot.box_in(base), valign="center" if marketplace else "bottom")
+    return box, artwork_at(artwork, (box.width, box.height))
 
 
-def _placed_art_size(artwork: Image.Image) -> tuple[int, int]:
-    """The artwork's size as placed: a photo without alpha gains placement's white frame."""
-    from adgen.placement import PHOTO_FRAME_FRACTION
-
-    if artwork.getextrema()[3][0] < 255:
-        return artwork.size
-    border = max(2, round(min(artwork.size) * PHOTO_FRAME_FRACTION))
-    return artwork.width + 2 * border, artwork.height + 2 * border
