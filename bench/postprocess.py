@@ -96,7 +96,7 @@ def _capturing(captured: dict):
 @contextmanager
 def plate_instead_of_model(plate_for):
     """Run adgen.pipeline.run with `plate_for(resolved_request)` standing in for the model."""
-    with mock.patch("adgen.pipeline.generate", lambda _prompt, resolved: plate_for(resolved)):
+    with mock.patch("adgen.pipeline.generate", lambda _prompt, resolved, _plan=None: plate_for(resolved)):
         yield
 
 

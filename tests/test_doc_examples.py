@@ -78,7 +78,9 @@ def test_the_doc_examples_are_found():
 def test_doc_examples_run_and_exit_as_documented(doc, tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
-    (folder / "examples").symlink_to(REPO / "examples")
+    # The docs are written from the repo root: its example inputs and bundled kits (their knowledge too).
+    for name in ("examples", "brand_kits"):
+        (folder / name).symlink_to(REPO / name)
     env = _shell_env(folder)
     for line, script, expected in _runnable(doc):
         done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=folder, env=env,

@@ -224,7 +224,7 @@ def test_report_html_shows_the_guideline_beside_a_failing_finding(tmp_path):
                 {"rule": "format.size", "status": "pass", "severity": "error", "box": None, "message": "1080x1080"}]
     (out / "ig-square-v1.report.json").write_text(json.dumps(
         {"verdict": "fail", "findings": findings, "recipe": {"brand": "northwind"}}), encoding="utf-8")
-    page = write_evidence(tmp_path / "out")[0].read_text(encoding="utf-8")
+    page = write_evidence(tmp_path / "out", [out / "ig-square-v1.report.json"])[0].read_text(encoding="utf-8")
     assert page.count('class="guide"') == 1  # the failing finding only
     assert "brand book (book.md" in page and "Keep the logo in the top left corner" in page
 
