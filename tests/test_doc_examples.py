@@ -79,8 +79,11 @@ def test_doc_examples_run_and_exit_as_documented(doc, tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
     # The docs are written from the repo root: its example inputs and bundled kits (their knowledge too).
-    for name in ("examples", "brand_kits"):
-        (folder / name).symlink_to(REPO / name)
+    # Each kit is linked inside a folder of the test's own, so `adgen init brand` writes here, not in the repo.
+    (folder / "examples").symlink_to(REPO / "examples")
+    for kit in (REPO / "brand_kits").iterdir():
+        (folder / "brand_kits").mkdir(exist_ok=True)
+        (folder / "brand_kits" / kit.name).symlink_to(kit)
     env = _shell_env(folder)
     for line, script, expected in _runnable(doc):
         done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=folder, env=env,
