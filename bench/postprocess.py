@@ -53,11 +53,11 @@ def profile_postprocess(*, format_id: str = "ig-square", repeats: int = 5, produ
 def forget_kept_results() -> None:
     """Drop results adgen keeps by pixel content (plate detections, watermark decodes), so a
     timing sees every image for the first time."""
-    from adgen import provenance
+    from adgen import watermark
     from adgen.compliance import ocr_rules
 
     ocr_rules._DETECTED.clear()
-    provenance._DECODED.clear()
+    watermark._DECODED.clear()
 
 
 def textured_plate(side: int, *, seed: int):
@@ -105,7 +105,7 @@ def _pieces(result, captured: dict, repeats: int) -> dict:
     from adgen.compliance.ocr_rules import detect_scaled
     from adgen.encoding import encode
     from adgen.ocr import detect_text, read_box, read_boxes
-    from adgen.provenance import decode_watermark, embed_watermark, watermark_payload_for
+    from adgen.watermark import decode_watermark, embed_watermark, watermark_payload_for
 
     subject, encode_kwargs = captured["subject"], captured["encode_kwargs"]
     image = result.composition.image

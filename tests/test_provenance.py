@@ -12,8 +12,8 @@ from PIL import Image
 
 from adgen.errors import InputError, NotFoundError
 from adgen.provenance import (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, TRAINED_ALGORITHMIC_MEDIA,
-                              apply_provenance, decode_watermark, embed_watermark,
-                              verify_provenance, watermark_payload_for)
+                              apply_provenance, verify_provenance)
+from adgen.watermark import decode_watermark, embed_watermark, watermark_payload_for
 from adgen.signing import CA_FILE, Signer, init_signing, load_or_init_signer
 
 IMWATERMARK_MISSING = ("the reference watermark is not installed: "
@@ -283,7 +283,7 @@ def test_watermark_matches_imwatermark_on_a_fine_saturated_pattern():
 
 
 def test_top_singular_triplet_matches_lapack_including_ties():
-    from adgen.provenance import _top_singular
+    from adgen.watermark import _top_singular
 
     rng = np.random.default_rng(7)
     dominant = rng.normal(0, 8, (200, 4, 4)) + 256.0  # like U-channel blocks: DC far above the rest
@@ -299,12 +299,12 @@ def test_top_singular_triplet_matches_lapack_including_ties():
 
 
 def test_the_read_back_reuses_the_survival_checks_decode_of_the_same_pixels(signer, monkeypatch):
-    import adgen.provenance as provenance
+    import adgen.watermark as watermark
 
-    provenance._DECODED.clear()
+    watermark._DECODED.clear()
     decoded = []
-    real = provenance._decode_pixels
-    monkeypatch.setattr(provenance, "_decode_pixels", lambda rgb: decoded.append(rgb.size) or real(rgb))
+    real = watermark._decode_pixels
+    monkeypatch.setattr(watermark, "_decode_pixels", lambda rgb: decoded.append(rgb.size) or real(rgb))
     data = _export(signer, "jpeg", image=_plate(400, 300, seed=11))
     assert len(decoded) == 1  # the survival check, on the encoded pixels
     check = verify_provenance(data, "jpeg")
