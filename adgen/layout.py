@@ -86,13 +86,9 @@ def _place_product(canvas, request: ResolvedRequest, area: Box):
     path = request.product.product_image
     if slot is None or path is None:
         return canvas, None
-    from adgen.compliance.thresholds import threshold
-    from adgen.product_photo import product_artwork
+    from adgen.product_photo import request_product_artwork
 
-    minimum = threshold("product.cutout.min_confidence", format_id=request.format.id, locale=request.product.locale,
-                        brand_overrides=request.brand.thresholds)
-    # A photo without alpha is cut out (cached by its bytes) unless the cut-out is not confident.
-    artwork, source, cutout = product_artwork(path, cut_out=request.cutout, min_confidence=minimum)
+    artwork, source, cutout = request_product_artwork(request)
     # Marketplace slots measure from the canvas, not the safe area (product fill rule).
     base = Box(0, 0, *request.format.size.as_tuple()) if request.format.marketplace else area
     slot_box = slot.box_in(base)

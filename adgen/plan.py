@@ -73,13 +73,10 @@ def _product(request: ResolvedRequest, area: Box) -> tuple[Box | None, Image.Ima
     path = request.product.product_image
     if slot is None or path is None:
         return None, None
-    from adgen.compliance.thresholds import threshold
     from adgen.placement import artwork_at, fit_box
-    from adgen.product_photo import product_artwork
+    from adgen.product_photo import request_product_artwork
 
-    minimum = threshold("product.cutout.min_confidence", format_id=request.format.id, locale=request.product.locale,
-                        brand_overrides=request.brand.thresholds)
-    artwork, _, _ = product_artwork(path, cut_out=request.cutout, min_confidence=minimum)
+    artwork, _, _ = request_product_artwork(request)
     marketplace = request.format.marketplace
     base = Box(0, 0, *request.format.size.as_tuple()) if marketplace else area
     # Where compose's place_artwork will put it: bottom-aligned in its slot, centred in marketplace formats.

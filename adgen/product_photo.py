@@ -65,6 +65,19 @@ def product_artwork(path: Path, *, cut_out: bool, min_confidence: float) -> tupl
     return load_artwork(cutout_path, "product_image"), cutout_path, record
 
 
+def request_product_artwork(request) -> tuple[Image.Image, Path, CutoutRecord | None]:
+    """product_artwork() for a resolved request: its image, its cut-out choice, its brand's confidence floor.
+
+    The plan and compose both ask this, so the plate is made around the same pixels compose places.
+    """
+    from adgen.compliance.thresholds import threshold
+
+    minimum = threshold("product.cutout.min_confidence", format_id=request.format.id, locale=request.product.locale,
+                        brand_overrides=request.brand.thresholds)
+    # A photo without alpha is cut out (cached by its bytes) unless the cut-out is not confident.
+    return product_artwork(request.product.product_image, cut_out=request.cutout, min_confidence=minimum)
+
+
 def cutout_cache_dir() -> Path:
     return adgen_home() / "cache" / "cutouts"
 
