@@ -85,18 +85,36 @@ def demo(out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Output 
 
 @app.command("check")
 def check_command(
-    image: Path = typer.Argument(..., help="Image file to check (any image, not only adgen's)."),
-    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id."),
-    format: str = typer.Option(..., "--format", "-f", help="Format id the image is meant for."),
+    image: Path = typer.Argument(..., help="Image file to check (any image, not only adgen's), or a press PDF "
+                                           "to preflight (docs/preflight.md)."),
+    brand: Optional[str] = typer.Option(None, "--brand", "-b", help="Brand kit id (an image needs it; a PDF takes "
+                                                                    "the kit's threshold overrides)."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="Format id the image is meant for (images)."),
     copy: Optional[Path] = typer.Option(None, "--copy", help="JSON with headline, subhead, cta, price, disclaimer."),
-    locale: str = typer.Option("en-US", "--locale", help="Locale of the copy."),
+    locale: str = typer.Option("en-US", "--locale", help="Locale of the copy (a PDF: whose legal text sizes apply)."),
     category: str = typer.Option("general", "--category", help="Product category."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     generated: Optional[bool] = typer.Option(None, "--generated/--not-generated",
                                              help="Say whether the image is AI-generated (its AI labels are then "
                                                   "required); default: unknown, labels checked only if it claims any."),
+    pdfx: Optional[str] = typer.Option(None, "--pdfx", help="PDF: the PDF/X flavour the printer asked for (x-1a, x-3, "
+                                                            "x-4); default: the one the file declares."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PDF: folder for report.html and the page renders; "
+                                                                 "default FILE-preflight/ beside the PDF."),
+    pack_surface_cm2: Optional[float] = typer.Option(None, "--pack-surface-cm2", min=0.1,
+                                                     help="PDF: the pack's largest surface (EU small-pack text "
+                                                          "size); default the trim area."),
 ) -> None:
-    """Run the rules that need no layers on any image."""
+    """Run the rules that need no layers on any image, or the print preflight on a PDF."""
+    from adgen.errors import InputError
+
+    if image.suffix.lower() == ".pdf":
+        from adgen.commands.preflight import check_pdf
+
+        raise typer.Exit(check_pdf(image, brand=brand, locale=locale, pdfx=pdfx, out=out,
+                                   pack_surface_cm2=pack_surface_cm2, as_json=as_json))
+    if brand is None or format is None:
+        raise InputError("checking an image needs --brand and --format", field="brand" if brand is None else "format")
     from adgen.check_image import check_image_file
 
     report = check_image_file(image, brand=brand, format_id=format, copy_file=copy, locale=locale, category=category,

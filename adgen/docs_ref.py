@@ -120,6 +120,7 @@ def rules_reference() -> str:
     for rule in RULES:
         own = [f"`{k}` {v:g}" for k, v in table["defaults"].items() if k.startswith(rule.id + ".")]
         lines.append(f"| `{rule.id}` | {rule.severity} | {_cell(rule.summary)} | {'<br>'.join(own) or '—'} |\n")
+    lines.append(_preflight_rules(table))
     lines.append("\n## Overrides\n\nThresholds live in `adgen/data/thresholds.yaml`. Precedence, last wins: "
                  "defaults < format < locale < brand kit < brand kit `@format` < brand kit `@locale`. A kit "
                  "overrides any key under `thresholds:` in its `brand.yaml`, for every asset "
@@ -129,6 +130,19 @@ def rules_reference() -> str:
         for name, overrides in sorted(table[scope].items()):
             for key, value in overrides.items():
                 lines.append(f"| {scope[:-1]} `{name}` | `{key}` | {value:g} |\n")
+    return "".join(lines)
+
+
+def _preflight_rules(table: dict) -> str:
+    """The print preflight's registry (`adgen check FILE.pdf`, docs/preflight.md), in the same shape."""
+    from adgen.compliance.preflight import PREFLIGHT_RULES
+
+    lines = ["\n## Print preflight (PDF)\n\n`adgen check FILE.pdf` runs these instead (`adgen/compliance/preflight.py`; "
+             "docs/preflight.md). Each finding names the page and the area in mm.\n\n",
+             "| rule | severity | checks | thresholds (default) |\n|---|---|---|---|\n"]
+    for rule in PREFLIGHT_RULES:
+        own = [f"`{k}` {v:g}" for k, v in table["defaults"].items() if k.startswith(rule.id + ".")]
+        lines.append(f"| `{rule.id}` | {rule.severity} | {_cell(rule.summary)} | {'<br>'.join(own) or '—'} |\n")
     return "".join(lines)
 
 

@@ -37,6 +37,8 @@ class _Asset:
 
     @property
     def title(self) -> str:
+        if self.report.get("title"):  # a report that names itself (a preflight page)
+            return self.report["title"]
         recipe = self.report.get("recipe") or {}
         sku = (recipe.get("product") or {}).get("sku") or self.image.parent.name
         return f"{sku} · {recipe.get('format', self.image.stem)} · v{recipe.get('variant', '?')}"

@@ -26,6 +26,10 @@ class Finding:
     # Named evidence boxes, drawn by reports whatever the status: (label, box), e.g. the band under
     # a product's base and the plate beside it that product.grounded compared.
     regions: tuple[tuple[str, Box], ...] | None = None
+    # Evidence on a printed page (PDF preflight): the 1-based page and the area as (left, top,
+    # right, bottom) mm from the page's top-left corner; reports draw it on the rendered page.
+    page: int | None = None
+    box_mm: tuple[float, float, float, float] | None = None
 
     def as_dict(self) -> dict:
         data = asdict(self)
