@@ -192,3 +192,35 @@ def test_a_file_that_is_not_a_pdf_is_bad_input(tmp_path):
 
 def _overlaps(a, b) -> bool:
     return a is not None and a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def test_findings_name_the_page_they_are_on(tmp_path):
+    """Two pages, the problem on the second: the evidence says page 2, and the report draws it on page 2's render."""
+    import pikepdf
+
+    pdf = make_press_pdf(tmp_path / "two.pdf")
+    with pikepdf.open(pdf, allow_overwriting_input=True) as first, \
+            pikepdf.open(make_press_pdf(tmp_path / "bad.pdf", "thin-line")) as second:
+        first.pages.extend(second.pages)
+        first.save(pdf)
+    report = run(pdf)
+    failed = [f for f in report.findings if f.status == "fail"]
+    assert {(f.rule, f.page) for f in failed} == {("print.thin-lines", 2)}
+    result = CliRunner().invoke(app, ["check", str(pdf), "--locale", "de-DE", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    pages = [json.loads((tmp_path / "r" / f"two-page-{n}.report.json").read_text()) for n in (1, 2)]
+    assert [p["verdict"] for p in pages] == ["pass", "fail"]
+
+
+def test_the_cmyk_pdf_of_an_image_export_is_not_press_ready(tmp_path):
+    """adgen.print_export's CMYK PDF (Pillow, a picture on a page) has no PDF/X, boxes or output intent."""
+    from PIL import Image
+
+    from adgen.formats import get_format
+    from adgen.print_export import print_file
+
+    fmt = get_format("pack-front")
+    pdf = tmp_path / "export.pdf"
+    pdf.write_bytes(print_file(Image.new("RGB", fmt.size.as_tuple(), (30, 60, 120)), fmt, "pdf"))
+    failed = {f.rule for f in run(pdf).findings if f.status == "fail"}
+    assert {"pdf.pdfx-version", "pdf.boxes", "pdf.output-intent"} <= failed

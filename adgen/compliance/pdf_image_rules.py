@@ -50,8 +50,8 @@ def image_resolution(subject: PdfSubject) -> list[Finding]:
             findings.append(Finding(rule, status, "error", f"page {page.number}: {width_px}x{height_px} px image "
                                     f"placed at {ppi:.0f} ppi (min {warn_ppi:g}, fails under {fail_ppi:g})",
                                     measured={"ppi": round(ppi, 1), "pixels": [width_px, height_px]},
-                                    threshold={"warn": warn_ppi, "fail": fail_ppi}, element=image.get("name"),
-                                    page=page.number, box_mm=subject.page_mm(page.number, image)))
+                                    threshold={"warn": warn_ppi, "fail": fail_ppi},
+                                    element=f"image {width_px}x{height_px}", page=page.number, box_mm=subject.page_mm(page.number, image)))
     return findings or [Finding(rule, "pass", "error", "no placed images")]
 
 

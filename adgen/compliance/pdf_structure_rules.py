@@ -157,7 +157,7 @@ def no_rgb(subject: PdfSubject) -> list[Finding]:
                  if _is_rgb_space(o.get("colorspace"))]
         for what, obj in _capped(hits):
             findings.append(Finding(rule, "fail", "error", f"page {page.number}: {what} in a PDF/X-1a file",
-                                    measured=what, threshold="CMYK or spot only", element=obj.get("name"),
+                                    measured=what, threshold="CMYK or spot only", element=obj["object_type"],
                                     page=page.number, box_mm=subject.page_mm(page.number, obj)))
     return findings or [Finding(rule, "pass", "error", "no RGB objects", threshold="CMYK or spot only")]
 
