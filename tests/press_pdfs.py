@@ -33,7 +33,8 @@ PLANT_AREAS = {
 }
 PLANTS = ("no-trimbox", "short-bleed", "no-pdfx", "no-output-intent", "rgb-image", "unembedded-font", "tac-360",
           "rgb-green", "mandatory-4pt", "thin-line", "rich-black-8pt", "image-150ppi", "barcode-small",
-          "barcode-check-digit", "barcode-quiet-zone", "transparency", "mandatory-8pt", "mandatory-7pt")
+          "barcode-check-digit", "barcode-quiet-zone", "transparency", "mandatory-8pt", "mandatory-7pt",
+          "pdfx-info-only", "bleed-inside-trim")
 
 
 def noto_sans() -> Path:
@@ -168,7 +169,7 @@ def _finish(path: Path, plants: tuple[str, ...], pdfx: str):
 
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         page = pdf.pages[0]
-        bleed = SLUG + (2.0 if "short-bleed" in plants else 0.0)
+        bleed = SLUG + (2.0 if "short-bleed" in plants else 4.0 if "bleed-inside-trim" in plants else 0.0)
         page.obj.BleedBox = pikepdf.Array([v * MM for v in (bleed, bleed, PAGE_W - bleed, PAGE_H - bleed)])
         if "no-trimbox" not in plants:
             trim = SLUG + BLEED
@@ -182,6 +183,7 @@ def _finish(path: Path, plants: tuple[str, ...], pdfx: str):
                 DestOutputProfile=profile)])
         if "no-pdfx" not in plants:
             pdf.docinfo["/GTS_PDFXVersion"] = pikepdf.String(pdfx)
-            with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
-                meta["pdfxid:GTS_PDFXVersion"] = pdfx
+            if "pdfx-info-only" not in plants:
+                with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+                    meta["pdfxid:GTS_PDFXVersion"] = pdfx
         pdf.save(path)

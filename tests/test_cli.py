@@ -174,11 +174,12 @@ def test_demo_makes_every_planned_asset_with_one_manifest_and_the_evidence(tmp_p
 def _registry_ids(name: str) -> list[str]:
     from adgen.brand import list_brand_ids
     from adgen.compliance import RULES
+    from adgen.compliance.preflight import PREFLIGHT_RULES
     from adgen.formats import all_formats
     from adgen.marks import all_marks
 
     return {"formats": lambda: list(all_formats()), "brands": lambda: list(list_brand_ids()),
-            "marks": lambda: list(all_marks()), "rules": lambda: [rule.id for rule in RULES]}[name]()
+            "marks": lambda: list(all_marks()), "rules": lambda: [rule.id for rule in RULES + PREFLIGHT_RULES]}[name]()
 
 
 REGISTRIES = [("formats", 8), ("brands", 6), ("marks", 8), ("rules", 4)]  # command, table columns

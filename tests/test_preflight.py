@@ -30,6 +30,7 @@ CASES = [
     ("no-trimbox", "PDF/X-4", "de-DE", "pdf.boxes"),
     ("short-bleed", "PDF/X-4", "de-DE", "pdf.bleed"),
     ("no-pdfx", "PDF/X-4", "de-DE", "pdf.pdfx-version"),
+    ("pdfx-info-only", "PDF/X-4", "de-DE", "pdf.pdfx-version"),  # X-4 is declared in XMP too
     ("no-output-intent", "PDF/X-4", "de-DE", "pdf.output-intent"),
     ("rgb-image", "PDF/X-1a:2001", "de-DE", "pdf.no-rgb"),
     ("unembedded-font", "PDF/X-4", "de-DE", "pdf.fonts-embedded"),
@@ -78,6 +79,14 @@ def test_a_planted_problem_fails_its_rule_with_evidence(tmp_path, plant, pdfx, l
         assert finding.measured is not None or rule in ("pdf.pdfx-version", "pdf.output-intent")
         if plant in PLANT_AREAS:  # the evidence box is where the problem was put
             assert _overlaps(finding.box_mm, PLANT_AREAS[plant]), (finding.box_mm, PLANT_AREAS[plant])
+
+
+def test_a_trimbox_outside_the_bleedbox_fails_boxes_and_bleed(tmp_path):
+    report = run(make_press_pdf(tmp_path / "inside.pdf", "bleed-inside-trim"))
+    failed = {f.rule: f for f in report.findings if f.status == "fail"}
+    assert set(failed) == {"pdf.boxes", "pdf.bleed"}
+    assert "TrimBox is not inside BleedBox" in failed["pdf.boxes"].message
+    assert failed["pdf.bleed"].measured["left"] == pytest.approx(-1.0, abs=0.01)
 
 
 def test_every_preflight_rule_has_a_failing_case():
@@ -168,7 +177,7 @@ def test_check_a_pdf_needs_only_the_file(tmp_path):
     folder = tmp_path / "bad-preflight"
     page = json.loads((folder / "bad-page-1.report.json").read_text())
     finding = next(f for f in page["findings"] if f["rule"] == "ink.total-coverage")
-    left, top, right, bottom = finding["box"]  # pixels at 150 dpi of the mm evidence
+    left, top, _, _ = finding["box"]  # pixels at 150 dpi of the mm evidence
     assert (left, top) == pytest.approx((20 / 25.4 * 150, 50 / 25.4 * 150), abs=2)
     html = (folder / "report.html").read_text()
     assert f'<rect x="{left}" y="{top}"' in html and "bad.pdf · page 1 of 1" in html
@@ -224,3 +233,11 @@ def test_the_cmyk_pdf_of_an_image_export_is_not_press_ready(tmp_path):
     pdf.write_bytes(print_file(Image.new("RGB", fmt.size.as_tuple(), (30, 60, 120)), fmt, "pdf"))
     failed = {f.rule for f in run(pdf).findings if f.status == "fail"}
     assert {"pdf.pdfx-version", "pdf.boxes", "pdf.output-intent"} <= failed
+
+
+def test_adgen_rules_lists_the_preflight_rules_with_their_thresholds():
+    result = CliRunner().invoke(app, ["rules"], env={"COLUMNS": "240"})
+    assert result.exit_code == 0
+    for rule in PREFLIGHT_RULES:
+        assert rule.id in result.output
+    assert "max_percent 300" in result.output and "min_x_height_mm 1.2" in result.output

@@ -27,18 +27,23 @@ OTHER_SOURCES = {
 
 @app.callback()
 def rules(as_json: bool = JSON_OPTION) -> None:
-    """List every rule with its severity and default thresholds (brand kits override under `thresholds:`)."""
+    """List every rule with its severity and default thresholds (brand kits override under `thresholds:`).
+
+    The asset rules first, then the print preflight's (`adgen check FILE.pdf`), whose summaries start "PDF:".
+    """
     from adgen.compliance import RULES
+    from adgen.compliance.preflight import PREFLIGHT_RULES
     from adgen.compliance.thresholds import all_defaults
 
     defaults = all_defaults()
     table = Table("rule", "severity", "checks", "default thresholds")
     records = []
-    for rule in RULES:
+    for rule in RULES + PREFLIGHT_RULES:
         # Keys are "<rule id>.<name>"; text.contrast's are shared with label.ai-visible and the disclaimer.
         own = {k[len(rule.id) + 1:]: v for k, v in defaults.items() if k.startswith(rule.id + ".")}
         shown = ", ".join(f"{k} {v:g}" for k, v in own.items())
-        table.add_row(rule.id, rule.severity, rule.summary, "; ".join(filter(None, (shown, OTHER_SOURCES.get(rule.id)))))
-        records.append({"id": rule.id, "severity": rule.severity, "summary": rule.summary, "thresholds": own,
+        summary = f"PDF: {rule.summary}" if rule in PREFLIGHT_RULES else rule.summary
+        table.add_row(rule.id, rule.severity, summary, "; ".join(filter(None, (shown, OTHER_SOURCES.get(rule.id)))))
+        records.append({"id": rule.id, "severity": rule.severity, "summary": summary, "thresholds": own,
                         "limits_from": OTHER_SOURCES.get(rule.id)})
     show(table, records, as_json=as_json, console=console)

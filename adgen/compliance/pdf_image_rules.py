@@ -51,7 +51,7 @@ def image_resolution(subject: PdfSubject) -> list[Finding]:
                                     f"placed at {ppi:.0f} ppi (min {warn_ppi:g}, fails under {fail_ppi:g})",
                                     measured={"ppi": round(ppi, 1), "pixels": [width_px, height_px]},
                                     threshold={"warn": warn_ppi, "fail": fail_ppi},
-                                    element=f"image {width_px}x{height_px}", page=page.number, box_mm=subject.page_mm(page.number, image)))
+                                    element=f"image {width_px}x{height_px}", page=page.number, box_mm=subject.object_mm(image)))
     return findings or [Finding(rule, "pass", "error", "no placed images")]
 
 
@@ -116,8 +116,8 @@ def quiet_zone(subject: PdfSubject) -> list[Finding]:
             continue
         grey = np.asarray(images[page_number - 1].convert("L"), dtype=np.float32)
         module_px = (box_mm[2] - box_mm[0]) / symbology.modules * dpi / MM_PER_INCH
-        top, bottom = (int(round(v * dpi / MM_PER_INCH)) for v in (box_mm[1], box_mm[3]))
-        left, right = (int(round(v * dpi / MM_PER_INCH)) for v in (box_mm[0], box_mm[2]))
+        top, bottom = (round(v * dpi / MM_PER_INCH) for v in (box_mm[1], box_mm[3]))
+        left, right = (round(v * dpi / MM_PER_INCH) for v in (box_mm[0], box_mm[2]))
         rows = grey[max(0, top):max(top + 1, bottom)]
         clear_left = _clear_columns(rows, left - 1, -1, symbology.quiet_left * module_px) / module_px
         clear_right = _clear_columns(rows, right + 1, 1, symbology.quiet_right * module_px) / module_px

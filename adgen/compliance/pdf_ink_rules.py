@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from adgen.compliance.pdf_subject import MM_PER_INCH, PageBoxes, PdfSubject, profile_facts
+from adgen.compliance.pdf_subject import (
+    MM_PER_INCH,
+    PageBoxes,
+    PdfSubject,
+    profile_facts,
+)
 from adgen.compliance.report import Finding
 
 MAX_REGIONS_PER_PAGE = 8
@@ -73,8 +78,7 @@ def gamut(subject: PdfSubject) -> list[Finding]:
         page_findings = []
         for status, mask in (("fail", distance > fail_de), ("warn", (distance > warn_de) & (distance <= fail_de))):
             for box_mm, area_mm2, region in _regions(mask, dpi, (left, top), min_area):
-                colour = "#%02X%02X%02X" % tuple(int(v) for v in np.median(window[region], axis=0))
-                on_press = "#%02X%02X%02X" % tuple(int(v) for v in np.median(printed[region], axis=0))
+                colour, on_press = (_hex(np.median(pixels[region], axis=0)) for pixels in (window, printed))
                 worst = float(distance[region].max())
                 page_findings.append(Finding(
                     rule, status, "error", f"page {page.number}: {area_mm2:.1f} mm² of {colour} prints as about "
@@ -112,12 +116,16 @@ def _distance(design: np.ndarray, printed: np.ndarray) -> np.ndarray:
     return distance[inverse.reshape(-1)].reshape(design.shape[:2]).astype(np.float32)
 
 
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{int(v):02X}" for v in rgb)
+
+
 def _printed(pixels: np.ndarray, page: PageBoxes, dpi: float) -> tuple[np.ndarray, tuple[int, int]]:
     """The part of a page render inside its BleedBox (else TrimBox, else all), and that window's top-left px."""
     left, top, right, bottom = page.mm(page.printed_box)
     scale = dpi / MM_PER_INCH
-    x0, y0 = max(0, int(round(left * scale))), max(0, int(round(top * scale)))
-    x1, y1 = min(pixels.shape[1], int(round(right * scale))), min(pixels.shape[0], int(round(bottom * scale)))
+    x0, y0 = max(0, round(left * scale)), max(0, round(top * scale))
+    x1, y1 = min(pixels.shape[1], round(right * scale)), min(pixels.shape[0], round(bottom * scale))
     return pixels[y0:y1, x0:x1], (x0, y0)
 
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from adgen.compliance.pdf_subject import MM_PER_PT, PdfSubject, profile_facts
+from adgen.compliance.pdf_subject import (
+    MM_PER_PT,
+    PdfSubject,
+    normalise_conformance,
+    profile_facts,
+)
 from adgen.compliance.report import Finding
+from adgen.errors import InputError
 
 SUBSET_PREFIX = re.compile(r"^[A-Z]{6}\+")
-MAX_FINDINGS_PER_PAGE = 10  # one finding per offending object, up to this many; then a count
+MAX_FINDINGS_PER_PAGE = 10  # one finding per offending object, up to this many; the last one counts the rest
 
 
 def pdfx_version(subject: PdfSubject) -> list[Finding]:
@@ -24,17 +30,15 @@ def pdfx_version(subject: PdfSubject) -> list[Finding]:
         return [Finding(rule, "fail", "error", "the file declares no PDF/X version (Info GTS_PDFXVersion, XMP "
                         "pdfxid:GTS_PDFXVersion): a printer cannot tell which rules it was made to", measured=None,
                         threshold=wanted, page=1)]
-    from adgen.compliance.pdf_subject import normalise_conformance
-
     try:
         flavour = normalise_conformance(declared)
-    except Exception:
+    except InputError:
         return [Finding(rule, "fail", "error", f"unknown PDF/X version {declared!r}", measured=declared,
                         threshold=wanted, page=1)]
     if subject.asked and flavour != subject.conformance:
         return [Finding(rule, "fail", "error", f"the file is {declared}, the printer asked for {subject.asked}",
                         measured=declared, threshold=subject.asked, page=1)]
-    if flavour == "PDF/X-4" and not _xmp_declares(subject):
+    if flavour == "PDF/X-4" and not subject.xmp_pdfx:
         # ISO 15930-7 6.7.2: PDF/X-4 is identified in the XMP metadata (pdfxid:GTS_PDFXVersion).
         return [Finding(rule, "fail", "error", "PDF/X-4 must be declared in the XMP metadata (pdfxid:GTS_PDFXVersion)",
                         measured=declared, threshold="XMP pdfxid:GTS_PDFXVersion", page=1)]
@@ -121,7 +125,7 @@ def fonts_embedded(subject: PdfSubject) -> list[Finding]:
             embedded = _embedded(font)
             subset = bool(SUBSET_PREFIX.match(name))
             chars = [c for c in subject.plumber.pages[page.number - 1].chars if c.get("fontname") == name]
-            box = _union([subject.page_mm(page.number, c) for c in chars])
+            box = _union([subject.object_mm(c) for c in chars])
             kind = str(font.get("/Subtype", ""))[1:]
             if not embedded and not chars:
                 findings.append(Finding(rule, "pass", "error", f"{name} ({kind}) is listed but sets no text on page "
@@ -155,10 +159,12 @@ def no_rgb(subject: PdfSubject) -> list[Finding]:
                  if o.get("stroke") and _is_rgb_colour(o.get("stroking_color"))]
         hits += [(f"image in {_colour_space_name(o.get('colorspace'))}", o) for o in plumbed.images
                  if _is_rgb_space(o.get("colorspace"))]
-        for what, obj in _capped(hits):
-            findings.append(Finding(rule, "fail", "error", f"page {page.number}: {what} in a PDF/X-1a file",
+        for index, (what, obj) in enumerate(hits[:MAX_FINDINGS_PER_PAGE]):
+            more = len(hits) - MAX_FINDINGS_PER_PAGE if index == MAX_FINDINGS_PER_PAGE - 1 else 0
+            findings.append(Finding(rule, "fail", "error", f"page {page.number}: {what} in a PDF/X-1a file"
+                                    + (f" (and {more} more RGB objects on this page)" if more > 0 else ""),
                                     measured=what, threshold="CMYK or spot only", element=obj["object_type"],
-                                    page=page.number, box_mm=subject.page_mm(page.number, obj)))
+                                    page=page.number, box_mm=subject.object_mm(obj)))
     return findings or [Finding(rule, "pass", "error", "no RGB objects", threshold="CMYK or spot only")]
 
 
@@ -176,13 +182,6 @@ def transparency(subject: PdfSubject) -> list[Finding]:
                                 measured=uses, threshold=f"allowed only in PDF/X-4 (file: {subject.conformance})",
                                 page=page.number, box_mm=page.mm(page.media)))
     return findings or [Finding(rule, "pass", "error", "no transparency", threshold="allowed only in PDF/X-4")]
-
-
-def _xmp_declares(subject: PdfSubject) -> bool:
-    try:
-        return bool(subject.pike.open_metadata().get("pdfxid:GTS_PDFXVersion"))
-    except Exception:  # an unreadable XMP packet declares nothing
-        return False
 
 
 def _contains(outer, inner, tolerance_pt: float = 0.01) -> bool:
@@ -271,7 +270,3 @@ def _union(boxes: list[tuple[float, float, float, float]]):
     if not boxes:
         return None
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
-def _capped(hits: list) -> list:
-    return hits[:MAX_FINDINGS_PER_PAGE]

@@ -98,15 +98,17 @@ class PdfSubject:
     @cached_property
     def declared(self) -> str | None:
         """The PDF/X version the file declares (Info GTS_PDFXVersion, else XMP pdfxid), e.g. 'PDF/X-4'."""
-        info = self.pike.docinfo.get("/GTS_PDFXVersion") if self.pike.trailer.get("/Info") is not None else None
-        value = str(info) if info is not None else None
-        if value is None:
-            try:
-                meta = self.pike.open_metadata()
-                value = meta.get("pdfxid:GTS_PDFXVersion")
-            except Exception:  # a broken XMP packet is no declaration
-                value = None
-        return value or None
+        info = self.pike.trailer.get("/Info")
+        value = str(info["/GTS_PDFXVersion"]) if info is not None and "/GTS_PDFXVersion" in info else None
+        return value or self.xmp_pdfx
+
+    @cached_property
+    def xmp_pdfx(self) -> str | None:
+        """pdfxid:GTS_PDFXVersion in the XMP metadata, or None."""
+        try:
+            return self.pike.open_metadata().get("pdfxid:GTS_PDFXVersion") or None
+        except Exception:  # noqa: BLE001 - a broken XMP packet (bad XML, any parser error) declares nothing
+            return None
 
     @property
     def conformance(self) -> str:
@@ -163,8 +165,9 @@ class PdfSubject:
                                else render_rgb(self.path, dpi, profile=profile, antialias=antialias))
         return self.cache[key]
 
-    def page_mm(self, page: int, obj: dict) -> tuple[float, float, float, float]:
-        """A pdfplumber object's box (pt, top-left origin of the MediaBox) in mm."""
+    @staticmethod
+    def object_mm(obj: dict) -> tuple[float, float, float, float]:
+        """A pdfplumber object's box (pt from the MediaBox's top-left corner) in mm."""
         return _round_mm((obj["x0"] * MM_PER_PT, obj["top"] * MM_PER_PT, obj["x1"] * MM_PER_PT,
                           obj["bottom"] * MM_PER_PT))
 
@@ -187,8 +190,8 @@ def normalise_conformance(value: str) -> str:
 def pixel_box(box_mm: tuple[float, float, float, float], dpi: float) -> tuple[int, int, int, int]:
     """An mm box as pixel bounds (left, top, right, bottom) of a page rendered at dpi."""
     scale = dpi / MM_PER_INCH
-    return (int(box_mm[0] * scale), int(box_mm[1] * scale), int(round(box_mm[2] * scale + 0.5)),
-            int(round(box_mm[3] * scale + 0.5)))
+    return (int(box_mm[0] * scale), int(box_mm[1] * scale), round(box_mm[2] * scale + 0.5),
+            round(box_mm[3] * scale + 0.5))
 
 
 def _box(value) -> tuple[float, float, float, float] | None:
