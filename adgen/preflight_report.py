@@ -42,7 +42,14 @@ def write_preflight_report(subject: PdfSubject, report: Report, out_dir: Path) -
 
 
 def _with_pixels(finding: dict, dpi: float) -> dict:
-    """The finding with `box` in pixels of the page render, from its mm evidence."""
+    """The finding with `box` in pixels of the page render, from its mm evidence; boxes it measured
+    (pdf.boxes' bleed_mm and trim_mm; not the MediaBox, which is the whole render) become named regions,
+    drawn dashed whatever the status."""
     if finding.get("box_mm"):
         finding["box"] = list(pixel_box(tuple(finding["box_mm"]), dpi))
+    measured = finding.get("measured")
+    if isinstance(measured, dict):
+        regions = [{"label": key[:-3], "box": list(pixel_box(tuple(value), dpi))} for key, value in measured.items()
+                   if key.endswith("_mm") and key != "media_mm" and isinstance(value, (list, tuple)) and len(value) == 4]
+        finding["regions"] = regions or finding.get("regions")
     return finding

@@ -181,6 +181,9 @@ def test_check_a_pdf_needs_only_the_file(tmp_path):
     assert (left, top) == pytest.approx((20 / 25.4 * 150, 50 / 25.4 * 150), abs=2)
     html = (folder / "report.html").read_text()
     assert f'<rect x="{left}" y="{top}"' in html and "bad.pdf · page 1 of 1" in html
+    boxes = next(f for f in page["findings"] if f["rule"] == "pdf.boxes")  # the TrimBox, drawn dashed
+    trim = next(r["box"] for r in boxes["regions"] if r["label"] == "trim")
+    assert trim[:2] == [round(8 / 25.4 * 150), round(8 / 25.4 * 150)] and "pdf.boxes: trim" in html
 
 
 def test_check_an_image_still_needs_brand_and_format():
@@ -241,3 +244,50 @@ def test_adgen_rules_lists_the_preflight_rules_with_their_thresholds():
     for rule in PREFLIGHT_RULES:
         assert rule.id in result.output
     assert "max_percent 300" in result.output and "min_x_height_mm 1.2" in result.output
+
+
+def test_a_pdf_from_another_producer(tmp_path):
+    """Rewritten by Ghostscript's pdfwrite: fonts re-subset (Helvetica now embedded as bare CFF), content
+    streams and resources its own. The planted problems are still found where they were put, and the
+    x-heights come from the fonts it embedded."""
+    import subprocess
+
+    made = make_press_pdf(tmp_path / "made.pdf", "tac-360", "thin-line", "mandatory-4pt", "unembedded-font")
+    pdf = tmp_path / "gs.pdf"
+    subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite", "-dPDFSETTINGS=/prepress",
+                    "-dEmbedAllFonts=true", f"-sOutputFile={pdf}", str(made)], check=True, timeout=120)
+    report = run(pdf)
+    failed = {f.rule: f for f in report.findings if f.status == "fail"}
+    # pdfwrite keeps the boxes but drops the output intent and the PDF/X identification.
+    assert set(failed) == {"pdf.pdfx-version", "pdf.output-intent", "ink.total-coverage", "print.thin-lines",
+                           "print.mandatory-text-size"}
+    for rule, plant in (("ink.total-coverage", "tac-360"), ("print.thin-lines", "thin-line"),
+                        ("print.mandatory-text-size", "mandatory-4pt")):
+        assert _overlaps(failed[rule].box_mm, PLANT_AREAS[plant]), rule
+    assert failed["print.mandatory-text-size"].measured["mm"] == pytest.approx(0.756, abs=0.01)
+    helvetica = [f for f in report.findings if f.rule == "pdf.fonts-embedded" and "Helvetica" in f.message]
+    assert helvetica and all(f.status == "pass" and f.measured["subset"] for f in helvetica)
+
+
+def test_x_height_of_a_bare_cff_font(tmp_path):
+    """Type 1 fonts embedded as FontFile3/Type1C (no OS/2 table): the top of the 'x' glyph, / em."""
+    import subprocess
+
+    import pikepdf
+    from reportlab.pdfgen import canvas
+
+    from adgen.compliance.pdf_text_rules import _x_height
+
+    source, pdf = tmp_path / "t.pdf", tmp_path / "cff.pdf"
+    sheet = canvas.Canvas(str(source))
+    sheet.setFont("Times-Roman", 10)
+    sheet.drawString(100, 100, "xyz")
+    sheet.save()
+    subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite", "-dPDFSETTINGS=/prepress",
+                    "-dEmbedAllFonts=true", f"-sOutputFile={pdf}", str(source)], check=True, timeout=120)
+    with pikepdf.open(pdf) as document:
+        font = next(iter(document.pages[0].Resources.Font.values()))
+        assert str(font.FontDescriptor.FontFile3.Subtype) == "/Type1C"
+        ratio, source_name = _x_height(font, str(font.BaseFont)[1:])
+    assert source_name == "the embedded font"
+    assert ratio == pytest.approx(0.45, abs=0.01)  # Nimbus Roman (Times), Adobe's AFM says 0.448

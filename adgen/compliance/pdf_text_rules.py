@@ -27,6 +27,8 @@ STANDARD_X_HEIGHTS = {"Helvetica": 0.523, "Helvetica-Bold": 0.532, "Helvetica-Ob
                       "Helvetica-BoldOblique": 0.532, "Times-Roman": 0.448, "Times-Bold": 0.461,
                       "Times-Italic": 0.441, "Times-BoldItalic": 0.462, "Courier": 0.426, "Courier-Bold": 0.439}
 ASSUMED_X_HEIGHT = 0.5  # a font with no metrics anywhere: about a sans serif's; the finding says "assumed"
+# Lower-case letters whose top is the x-height (no ascender, no overshoot of a round top).
+X_HEIGHT_GLYPHS = ("x", "z", "v", "w", "u", "y", "r")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def mandatory_text_size(subject: PdfSubject) -> list[Finding]:
         for run in _runs(subject, page.number):
             if tagged and run.tag != MANDATORY_TAG:
                 continue
-            ratio, source = metrics.get(run.font, (ASSUMED_X_HEIGHT, "assumed"))
+            ratio, source = metrics.get(run.font, (ASSUMED_X_HEIGHT, f"an assumed {ASSUMED_X_HEIGHT:g} em"))
             value = run.size_pt * MM_PER_PT * (ratio if measure == "x-height" else 1.0)
             smallest = value if smallest is None else min(smallest, value)
             if value + 1e-6 >= minimum:
@@ -209,25 +211,47 @@ def _x_height(font, name: str) -> tuple[float, str]:
     base = name.split("+", 1)[-1]
     if base in STANDARD_X_HEIGHTS:
         return STANDARD_X_HEIGHTS[base], "Adobe Core14 metrics"
-    return ASSUMED_X_HEIGHT, "assumed"
+    return ASSUMED_X_HEIGHT, f"an assumed {ASSUMED_X_HEIGHT:g} em"
 
 
 def _embedded_x_height(data: bytes) -> float | None:
-    """x-height / em of an embedded TrueType or OpenType font: OS/2 sxHeight, else the 'x' glyph's top."""
+    """x-height / em of an embedded font: OS/2 sxHeight, else the top of a flat-topped lower-case glyph."""
+    from fontTools.cffLib import CFFFontSet
     from fontTools.ttLib import TTFont, TTLibError
 
     try:
-        font = TTFont(io.BytesIO(data), lazy=True)
-        em = font["head"].unitsPerEm
-        if "OS/2" in font and getattr(font["OS/2"], "sxHeight", 0) > 0:
-            return font["OS/2"].sxHeight / em
-        glyph = (font.getBestCmap() or {}).get(ord("x")) if "cmap" in font else None
-        if glyph and "glyf" in font:
-            outline = font["glyf"][glyph]
-            outline.recalcBounds(font["glyf"])
-            return getattr(outline, "yMax", 0) / em or None
-    except (TTLibError, KeyError, AssertionError, ValueError, OSError):
-        return None  # a bare CFF or broken font: the descriptor or the standard metrics answer instead
+        if data[:4] in (b"\x00\x01\x00\x00", b"true", b"OTTO"):
+            font = TTFont(io.BytesIO(data), lazy=True)
+            if "OS/2" in font and getattr(font["OS/2"], "sxHeight", 0) > 0:
+                return font["OS/2"].sxHeight / font["head"].unitsPerEm
+            return _glyph_x_height(font)
+        cff = CFFFontSet()  # a bare CFF (FontFile3 /Type1C), as Ghostscript and Acrobat embed Type 1 fonts
+        cff.decompile(io.BytesIO(data), None)
+        top = cff[cff.fontNames[0]]
+        for name in X_HEIGHT_GLYPHS:
+            if name in top.CharStrings:
+                bounds = top.CharStrings[name].calcBounds(top.CharStrings)
+                if bounds:
+                    return bounds[3] * float(getattr(top, "FontMatrix", [0.001] * 4)[3])
+    except (TTLibError, KeyError, IndexError, AssertionError, ValueError, OSError, TypeError, AttributeError):
+        return None  # a broken or unusual font: the descriptor or the standard metrics answer instead
+    return None
+
+
+def _glyph_x_height(font) -> float | None:
+    """The top of the first flat-topped lower-case glyph the (often subset) TrueType font has, / em."""
+    if "glyf" not in font or "cmap" not in font:
+        return None
+    # Subsets keep only the glyphs the text uses and often only a (1,0) or (3,0) symbol cmap keyed
+    # by the PDF's character codes (standard encodings: the ASCII code, or 0xF000 + it).
+    for char in X_HEIGHT_GLYPHS:
+        for table in font["cmap"].tables:
+            glyph = table.cmap.get(ord(char)) or table.cmap.get(0xF000 + ord(char))
+            if glyph:
+                outline = font["glyf"][glyph]
+                outline.recalcBounds(font["glyf"])
+                if getattr(outline, "yMax", 0) > 0:
+                    return outline.yMax / font["head"].unitsPerEm
     return None
 
 
