@@ -291,3 +291,22 @@ def test_x_height_of_a_bare_cff_font(tmp_path):
         ratio, source_name = _x_height(font, str(font.BaseFont)[1:])
     assert source_name == "the embedded font"
     assert ratio == pytest.approx(0.45, abs=0.01)  # Nimbus Roman (Times), Adobe's AFM says 0.448
+
+
+def test_a_mediabox_away_from_the_origin(tmp_path):
+    """Boxes and content moved 100 pt up and right: the evidence is still where the problems are on the page."""
+    import pikepdf
+
+    pdf = make_press_pdf(tmp_path / "moved.pdf", "tac-360", "thin-line", "rich-black-8pt")
+    with pikepdf.open(pdf, allow_overwriting_input=True) as document:
+        page = document.pages[0]
+        page.contents_add(document.make_stream(b"q 1 0 0 1 100 100 cm"), prepend=True)
+        page.contents_add(document.make_stream(b"Q"))
+        for name in ("/MediaBox", "/BleedBox", "/TrimBox"):
+            page.obj[name] = pikepdf.Array([float(v) + 100 for v in page.obj[name]])
+        document.save(pdf)
+    failed = {f.rule: f for f in run(pdf).findings if f.status == "fail"}
+    assert set(failed) == {"ink.total-coverage", "print.thin-lines", "print.rich-black-text"}
+    for rule, plant in (("ink.total-coverage", "tac-360"), ("print.thin-lines", "thin-line"),
+                        ("print.rich-black-text", "rich-black-8pt")):
+        assert _overlaps(failed[rule].box_mm, PLANT_AREAS[plant]), (rule, failed[rule].box_mm)

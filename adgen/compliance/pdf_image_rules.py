@@ -51,7 +51,8 @@ def image_resolution(subject: PdfSubject) -> list[Finding]:
                                     f"placed at {ppi:.0f} ppi (min {warn_ppi:g}, fails under {fail_ppi:g})",
                                     measured={"ppi": round(ppi, 1), "pixels": [width_px, height_px]},
                                     threshold={"warn": warn_ppi, "fail": fail_ppi},
-                                    element=f"image {width_px}x{height_px}", page=page.number, box_mm=subject.object_mm(image)))
+                                    element=f"image {width_px}x{height_px}", page=page.number,
+                                    box_mm=subject.object_mm(page.number, image)))
     return findings or [Finding(rule, "pass", "error", "no placed images")]
 
 

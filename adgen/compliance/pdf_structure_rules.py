@@ -125,7 +125,7 @@ def fonts_embedded(subject: PdfSubject) -> list[Finding]:
             embedded = _embedded(font)
             subset = bool(SUBSET_PREFIX.match(name))
             chars = [c for c in subject.plumber.pages[page.number - 1].chars if c.get("fontname") == name]
-            box = _union([subject.object_mm(c) for c in chars])
+            box = _union([subject.object_mm(page.number, c) for c in chars])
             kind = str(font.get("/Subtype", ""))[1:]
             if not embedded and not chars:
                 findings.append(Finding(rule, "pass", "error", f"{name} ({kind}) is listed but sets no text on page "
@@ -164,7 +164,7 @@ def no_rgb(subject: PdfSubject) -> list[Finding]:
             findings.append(Finding(rule, "fail", "error", f"page {page.number}: {what} in a PDF/X-1a file"
                                     + (f" (and {more} more RGB objects on this page)" if more > 0 else ""),
                                     measured=what, threshold="CMYK or spot only", element=obj["object_type"],
-                                    page=page.number, box_mm=subject.object_mm(obj)))
+                                    page=page.number, box_mm=subject.object_mm(page.number, obj)))
     return findings or [Finding(rule, "pass", "error", "no RGB objects", threshold="CMYK or spot only")]
 
 

@@ -165,11 +165,13 @@ class PdfSubject:
                                else render_rgb(self.path, dpi, profile=profile, antialias=antialias))
         return self.cache[key]
 
-    @staticmethod
-    def object_mm(obj: dict) -> tuple[float, float, float, float]:
-        """A pdfplumber object's box (pt from the MediaBox's top-left corner) in mm."""
-        return _round_mm((obj["x0"] * MM_PER_PT, obj["top"] * MM_PER_PT, obj["x1"] * MM_PER_PT,
-                          obj["bottom"] * MM_PER_PT))
+    def object_mm(self, page_number: int, obj: dict) -> tuple[float, float, float, float]:
+        """A pdfplumber object's box on a page, in mm from the MediaBox's top-left corner."""
+        # pdfplumber keeps x from the PDF's origin and y from the MediaBox's top in its own frame;
+        # its page.mediabox says where the MediaBox's corner is in that frame (not 0, 0 for every file).
+        left, top = self.plumber.pages[page_number - 1].mediabox[:2]
+        return _round_mm(((obj["x0"] - left) * MM_PER_PT, (obj["top"] - top) * MM_PER_PT,
+                          (obj["x1"] - left) * MM_PER_PT, (obj["bottom"] - top) * MM_PER_PT))
 
     def close(self) -> None:
         for name in ("pike", "plumber"):

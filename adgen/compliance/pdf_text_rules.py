@@ -71,7 +71,7 @@ def mandatory_text_size(subject: PdfSubject) -> list[Finding]:
                     f"{minimum:g} mm{small}", measured={"mm": round(value, 3), "size_pt": round(run.size_pt, 2),
                                                           "font": run.font, "metric": source},
                     threshold={"mm": minimum, "measure": measure, "locale": subject.locale}, element=run.text[:40],
-                    page=page.number, box_mm=subject.object_mm(_as_obj(run.box))))
+                    page=page.number, box_mm=subject.object_mm(page.number, _as_obj(run.box))))
         if not failed:
             which = "mandatory (tagged)" if tagged else "all (untagged file)"
             findings.append(Finding(rule, "pass", "error", f"page {page.number}: {passed} runs of {which} text, "
@@ -95,7 +95,7 @@ def thin_lines(subject: PdfSubject) -> list[Finding]:
             what = "a hairline (0 pt: the device's thinnest)" if width == 0 else f"a {width:g} pt stroke"
             findings.append(Finding(rule, "fail", "error", f"page {page.number}: {obj['object_type']} with {what} "
                                     f"(min {minimum:g} pt)", measured={"pt": width}, threshold=minimum,
-                                    page=page.number, box_mm=_stroke_box(subject, page.number, obj, width)))
+                                    page=page.number, box_mm=_stroke_box(subject, page.number, obj)))
         if not thin:
             findings.append(Finding(rule, "pass", "error", f"page {page.number}: no stroke under {minimum:g} pt",
                                     threshold=minimum, page=page.number))
@@ -117,7 +117,7 @@ def rich_black_text(subject: PdfSubject) -> list[Finding]:
                                     measured={"size_pt": round(run.size_pt, 2), "colour": list(run.colour or ()),
                                               "colour_space": run.colour_space},
                                     threshold={"max_pt": max_pt, "ink": "K only"}, element=run.text[:40],
-                                    page=page.number, box_mm=subject.object_mm(_as_obj(run.box))))
+                                    page=page.number, box_mm=subject.object_mm(page.number, _as_obj(run.box))))
         if not bad:
             findings.append(Finding(rule, "pass", "error", f"page {page.number}: no text under {max_pt:g} pt in "
                                     "rich black", threshold={"max_pt": max_pt}, page=page.number))
@@ -255,9 +255,9 @@ def _glyph_x_height(font) -> float | None:
     return None
 
 
-def _stroke_box(subject: PdfSubject, page_number: int, obj: dict, width: float):
+def _stroke_box(subject: PdfSubject, page_number: int, obj: dict):
     """A stroke's box in mm, widened to at least 1 mm so a hairline's evidence can be seen."""
-    x0, top, x1, bottom = subject.object_mm(obj)
+    x0, top, x1, bottom = subject.object_mm(page_number, obj)
     pad_x, pad_y = max(0.0, (1 - (x1 - x0)) / 2), max(0.0, (1 - (bottom - top)) / 2)
     return (round(x0 - pad_x, 2), round(top - pad_y, 2), round(x1 + pad_x, 2), round(bottom + pad_y, 2))
 
