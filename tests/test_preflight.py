@@ -310,3 +310,24 @@ def test_a_mediabox_away_from_the_origin(tmp_path):
     for rule, plant in (("ink.total-coverage", "tac-360"), ("print.thin-lines", "thin-line"),
                         ("print.rich-black-text", "rich-black-8pt")):
         assert _overlaps(failed[rule].box_mm, PLANT_AREAS[plant]), (rule, failed[rule].box_mm)
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_a_turned_page(tmp_path, rotate):
+    """/Rotate turns the render; the evidence boxes turn with it, text keeps its size, the barcode still reads
+    (its size and quiet zones measured along its scan line)."""
+    import pikepdf
+
+    pdf = make_press_pdf(tmp_path / "turned.pdf", "tac-360", "thin-line")
+    with pikepdf.open(pdf, allow_overwriting_input=True) as document:
+        document.pages[0].obj.Rotate = rotate
+        document.save(pdf)
+    failed = {f.rule: f for f in run(pdf).findings if f.status == "fail"}
+    assert set(failed) == {"ink.total-coverage", "print.thin-lines"}
+    left, top, right, bottom = PLANT_AREAS["tac-360"]
+    turned = {90: (PAGE_H - bottom, left, PAGE_H - top, right),
+              180: (PAGE_W - right, PAGE_H - bottom, PAGE_W - left, PAGE_H - top),
+              270: (top, PAGE_W - right, bottom, PAGE_W - left)}[rotate]
+    assert failed["ink.total-coverage"].box_mm == pytest.approx(turned, abs=0.5)  # measured on the render
+    line = failed["print.thin-lines"].box_mm  # read by pdfplumber, turned with the page
+    assert (line[2] - line[0] < 2 and line[3] - line[1] > 40) if rotate != 180 else (line[2] - line[0] > 40)

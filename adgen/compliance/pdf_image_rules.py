@@ -92,7 +92,7 @@ def size(subject: PdfSubject) -> list[Finding]:
         symbology = SYMBOLOGIES.get(code["format"])
         if symbology is None:
             continue
-        module_mm = (box_mm[2] - box_mm[0]) / symbology.modules
+        module_mm = code["length_mm"] / symbology.modules
         magnification = module_mm / NOMINAL_MODULE_MM
         width_mm = module_mm * (symbology.modules + symbology.quiet_left + symbology.quiet_right)
         status = "pass" if low - 0.01 <= magnification <= high + 0.01 else "fail"  # 0.01: a pixel at the edges
@@ -115,16 +115,16 @@ def quiet_zone(subject: PdfSubject) -> list[Finding]:
         symbology = SYMBOLOGIES.get(code["format"])
         if symbology is None:
             continue
-        grey = np.asarray(images[page_number - 1].convert("L"), dtype=np.float32)
-        module_px = (box_mm[2] - box_mm[0]) / symbology.modules * dpi / MM_PER_INCH
-        top, bottom = (round(v * dpi / MM_PER_INCH) for v in (box_mm[1], box_mm[3]))
-        left, right = (round(v * dpi / MM_PER_INCH) for v in (box_mm[0], box_mm[2]))
+        # Turn the page so the symbol reads left to right; then its quiet zones are the columns beside it.
+        grey, (left, top), (right, bottom) = _reading_left_to_right(
+            np.asarray(images[page_number - 1].convert("L"), dtype=np.float32), code["scan_px"])
+        module_px = code["length_mm"] / symbology.modules * dpi / MM_PER_INCH
         rows = grey[max(0, top):max(top + 1, bottom)]
         clear_left = _clear_columns(rows, left - 1, -1, symbology.quiet_left * module_px) / module_px
         clear_right = _clear_columns(rows, right + 1, 1, symbology.quiet_right * module_px) / module_px
         ok = clear_left >= symbology.quiet_left - 0.5 and clear_right >= symbology.quiet_right - 0.5
-        zone = (round(box_mm[0] - symbology.quiet_left * module_px * MM_PER_INCH / dpi, 2), box_mm[1],
-                round(box_mm[2] + symbology.quiet_right * module_px * MM_PER_INCH / dpi, 2), box_mm[3])
+        zone = _widened(box_mm, max(symbology.quiet_left, symbology.quiet_right) * module_px * MM_PER_INCH / dpi,
+                        code["upright"])
         findings.append(Finding(rule, "pass" if ok else "fail", "error",
                                 f"page {page_number}: {code['format']} {code['text']} quiet zones {clear_left:.1f} "
                                 f"modules left, {clear_right:.1f} right (needs {symbology.quiet_left} and "
@@ -158,17 +158,45 @@ def _barcodes(subject: PdfSubject) -> list[tuple[int, dict, tuple[float, float, 
                 name = str(result.format)
                 if name not in GTIN_FORMATS or not result.text:
                     continue
-                corners = [(p.x, p.y) for p in (result.position.top_left, result.position.top_right,
-                                                result.position.bottom_right, result.position.bottom_left)]
+                start, end = result.position.top_left, result.position.top_right  # along the scan line
+                corners = [(p.x, p.y) for p in (start, end, result.position.bottom_right, result.position.bottom_left)]
                 xs, ys = [c[0] for c in corners], [c[1] for c in corners]
                 box = tuple(round(v * MM_PER_INCH / dpi, 2) for v in (min(xs), min(ys), max(xs) + 1, max(ys) + 1))
                 checksum = result.error is not None and result.error.type == zxingcpp.ErrorType.Checksum
                 if (result.error is not None and not checksum) or any(
                         seen == page.number and _overlap(box, other) for seen, _, other in found):
                     continue  # undecodable, or the same symbol read twice
-                found.append((page.number, {"text": result.text, "format": name, "checksum_error": checksum}, box))
+                length_px = float(np.hypot(end.x - start.x, end.y - start.y)) + 1  # both edge pixels count
+                found.append((page.number, {"text": result.text, "format": name, "checksum_error": checksum,
+                                            "length_mm": length_px * MM_PER_INCH / dpi,
+                                            "upright": abs(end.x - start.x) >= abs(end.y - start.y),
+                                            "scan_px": ((start.x, start.y), (end.x, end.y),
+                                                        (min(xs), min(ys), max(xs), max(ys)))}, box))
         subject.cache["barcodes"] = found
     return subject.cache["barcodes"]
+
+
+def _reading_left_to_right(grey: np.ndarray, scan) -> tuple[np.ndarray, tuple[int, int], tuple[int, int]]:
+    """The page turned by quarter turns until the scan line runs left to right; the bars' box there (px)."""
+    (x0, y0), (x1, y1), (left, top, right, bottom) = scan
+    corners = [(left, top), (right, bottom)]
+    for _ in range(4):
+        if x1 > x0 and abs(x1 - x0) >= abs(y1 - y0):
+            break
+        width = grey.shape[1]
+        grey = np.rot90(grey)  # counter-clockwise: (x, y) -> (y, width - 1 - x)
+        x0, y0, x1, y1 = y0, width - 1 - x0, y1, width - 1 - x1
+        corners = [(y, width - 1 - x) for x, y in corners]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    return grey, (min(xs), min(ys)), (max(xs) + 1, max(ys) + 1)
+
+
+def _widened(box_mm, reach_mm: float, upright: bool) -> tuple[float, float, float, float]:
+    """The bars' box grown by the quiet zones' reach along the scan line (x when upright, else y)."""
+    left, top, right, bottom = box_mm
+    if upright:
+        return (round(left - reach_mm, 2), top, round(right + reach_mm, 2), bottom)
+    return (left, round(top - reach_mm, 2), right, round(bottom + reach_mm, 2))
 
 
 def _overlap(a, b) -> bool:

@@ -40,17 +40,29 @@ class PageBoxes:
     media: tuple[float, float, float, float]
     trim: tuple[float, float, float, float] | None
     bleed: tuple[float, float, float, float] | None
+    rotate: int = 0                    # /Rotate: the page is shown (and rendered) turned clockwise by this
 
     @property
     def size_mm(self) -> tuple[float, float]:
-        return ((self.media[2] - self.media[0]) * MM_PER_PT, (self.media[3] - self.media[1]) * MM_PER_PT)
+        """Width and height of the page as shown (rendered), in mm."""
+        width, height = ((self.media[2] - self.media[0]) * MM_PER_PT, (self.media[3] - self.media[1]) * MM_PER_PT)
+        return (height, width) if self.rotate in (90, 270) else (width, height)
 
     def mm(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        """A PDF-space box (bottom-left origin, pt) as (left, top, right, bottom) mm from the MediaBox's top-left."""
+        """A PDF-space box (bottom-left origin, pt) as (left, top, right, bottom) mm from the shown page's top-left."""
         x0, y0, x1, y1 = box
         left, top = self.media[0], self.media[3]
-        return _round_mm(((min(x0, x1) - left) * MM_PER_PT, (top - max(y0, y1)) * MM_PER_PT,
+        return self.turn(((min(x0, x1) - left) * MM_PER_PT, (top - max(y0, y1)) * MM_PER_PT,
                           (max(x0, x1) - left) * MM_PER_PT, (top - min(y0, y1)) * MM_PER_PT))
+
+    def turn(self, box_mm) -> tuple[float, float, float, float]:
+        """An mm box on the unturned page (from its top-left) as it lies on the page turned by /Rotate."""
+        width, height = ((self.media[2] - self.media[0]) * MM_PER_PT, (self.media[3] - self.media[1]) * MM_PER_PT)
+        left, top, right, bottom = box_mm
+        turned = {0: (left, top, right, bottom), 90: (height - bottom, left, height - top, right),
+                  180: (width - right, height - bottom, width - left, height - top),
+                  270: (top, width - right, bottom, width - left)}[self.rotate]
+        return _round_mm(turned)
 
     @property
     def printed_box(self) -> tuple[float, float, float, float]:
@@ -91,8 +103,8 @@ class PdfSubject:
 
     @cached_property
     def pages(self) -> tuple[PageBoxes, ...]:
-        return tuple(PageBoxes(i + 1, _box(p.obj.get("/MediaBox") or p.mediabox), _box(p.obj.get("/TrimBox")),
-                               _box(p.obj.get("/BleedBox")))
+        return tuple(PageBoxes(i + 1, _box(p.mediabox), _box(p.obj.get("/TrimBox")), _box(p.obj.get("/BleedBox")),
+                               rotate=int(_inherited(p.obj, "/Rotate") or 0) % 360)
                      for i, p in enumerate(self.pike.pages))
 
     @cached_property
@@ -166,9 +178,10 @@ class PdfSubject:
         return self.cache[key]
 
     def object_mm(self, page_number: int, obj: dict) -> tuple[float, float, float, float]:
-        """A pdfplumber object's box on a page, in mm from the MediaBox's top-left corner."""
-        # pdfplumber keeps x from the PDF's origin and y from the MediaBox's top in its own frame;
-        # its page.mediabox says where the MediaBox's corner is in that frame (not 0, 0 for every file).
+        """A pdfplumber object's box on a page, in mm from the shown page's top-left corner."""
+        # pdfplumber keeps x from the PDF's origin and y from the MediaBox's top in its own frame, which
+        # it has already turned by /Rotate; its page.mediabox says where the MediaBox's corner is in
+        # that frame (not 0, 0 for every file).
         left, top = self.plumber.pages[page_number - 1].mediabox[:2]
         return _round_mm(((obj["x0"] - left) * MM_PER_PT, (obj["top"] - top) * MM_PER_PT,
                           (obj["x1"] - left) * MM_PER_PT, (obj["bottom"] - top) * MM_PER_PT))
@@ -194,6 +207,16 @@ def pixel_box(box_mm: tuple[float, float, float, float], dpi: float) -> tuple[in
     scale = dpi / MM_PER_INCH
     return (int(box_mm[0] * scale), int(box_mm[1] * scale), round(box_mm[2] * scale + 0.5),
             round(box_mm[3] * scale + 0.5))
+
+
+def _inherited(page, key: str):
+    """A page attribute that may sit on the page or on an ancestor in the page tree (/Rotate, /MediaBox)."""
+    node, depth = page, 0
+    while node is not None and depth < 64:  # a loop in a broken page tree ends here
+        if key in node:
+            return node[key]
+        node, depth = node.get("/Parent"), depth + 1
+    return None
 
 
 def _box(value) -> tuple[float, float, float, float] | None:

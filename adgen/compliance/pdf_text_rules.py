@@ -144,31 +144,44 @@ def _legal_minimum(subject: PdfSubject) -> tuple[float, str, str]:
 def _runs(subject: PdfSubject, page_number: int) -> list[_Run]:
     key = ("text-runs", page_number)
     if key not in subject.cache:
-        subject.cache[key] = _group_runs(subject.plumber.pages[page_number - 1].chars)
+        turned = subject.pages[page_number - 1].rotate in (90, 270)
+        subject.cache[key] = _group_runs(subject.plumber.pages[page_number - 1].chars, turned)
     return subject.cache[key]
 
 
-def _group_runs(chars: list[dict]) -> list[_Run]:
+def _group_runs(chars: list[dict], turned: bool) -> list[_Run]:
+    """Runs of characters; on a page turned a quarter (/Rotate 90 or 270) pdfplumber has turned the boxes, so
+    a line runs down the page and the em is a character box's width."""
+    across, size = ("x0", _width) if turned else ("top", _height)
     runs, current = [], []
 
     def key(c):
-        return (c.get("fontname"), round(float(c.get("size", 0)), 2), c.get("non_stroking_color"), c.get("tag"))
+        return (c.get("fontname"), round(size(c), 2), c.get("non_stroking_color"), c.get("tag"))
 
     for char in chars:
-        if current and (key(char) != key(current[-1]) or abs(char["top"] - current[-1]["top"]) > 0.5):
-            runs.append(_run(current))
+        if current and (key(char) != key(current[-1]) or abs(char[across] - current[-1][across]) > 0.5):
+            runs.append(_run(current, size(current[0])))
             current = []
         current.append(char)
     if current:
-        runs.append(_run(current))
+        runs.append(_run(current, size(current[0])))
     return [r for r in runs if r.text.strip()]
 
 
-def _run(chars: list[dict]) -> _Run:
+def _height(char: dict) -> float:
+    # pdfminer's character box is the em tall (descent to descent + size), so its height is the size
+    return float(char["bottom"] - char["top"])
+
+
+def _width(char: dict) -> float:
+    return float(char["x1"] - char["x0"])
+
+
+def _run(chars: list[dict], size_pt: float) -> _Run:
     first = chars[0]
     colour = first.get("non_stroking_color")
     return _Run(text="".join(c.get("text", "") for c in chars), font=first.get("fontname", ""),
-                size_pt=float(first.get("size", 0)), colour=tuple(colour) if isinstance(colour, (list, tuple)) else colour,
+                size_pt=size_pt, colour=tuple(colour) if isinstance(colour, (list, tuple)) else colour,
                 colour_space=first.get("ncs"), tag=first.get("tag"),
                 box=(min(c["x0"] for c in chars), min(c["top"] for c in chars), max(c["x1"] for c in chars),
                      max(c["bottom"] for c in chars)))
