@@ -111,6 +111,11 @@ def check_command(
     if image.suffix.lower() == ".pdf":
         from adgen.commands.preflight import check_pdf
 
+        ignored = [name for name, value in (("--format", format), ("--copy", copy),
+                                            ("--category", category != "general"),
+                                            ("--generated", generated is not None)) if value]
+        _warn(f"{', '.join(ignored)}: for images; a PDF's preflight does not use them" if ignored else "")
+
         raise typer.Exit(check_pdf(image, brand=brand, locale=locale, pdfx=pdfx, out=out,
                                    pack_surface_cm2=pack_surface_cm2, as_json=as_json))
     if brand is None or format is None:

@@ -50,6 +50,7 @@ def _with_pixels(finding: dict, dpi: float) -> dict:
     measured = finding.get("measured")
     if isinstance(measured, dict):
         regions = [{"label": key[:-3], "box": list(pixel_box(tuple(value), dpi))} for key, value in measured.items()
-                   if key.endswith("_mm") and key != "media_mm" and isinstance(value, (list, tuple)) and len(value) == 4]
+                   if key.endswith("_mm") and key != "media_mm" and isinstance(value, (list, tuple))
+                   and len(value) == 4]
         finding["regions"] = regions or finding.get("regions")
     return finding

@@ -331,3 +331,9 @@ def test_a_turned_page(tmp_path, rotate):
     assert failed["ink.total-coverage"].box_mm == pytest.approx(turned, abs=0.5)  # measured on the render
     line = failed["print.thin-lines"].box_mm  # read by pdfplumber, turned with the page
     assert (line[2] - line[0] < 2 and line[3] - line[1] > 40) if rotate != 180 else (line[2] - line[0] > 40)
+
+
+def test_image_options_given_with_a_pdf_are_named_as_unused(tmp_path):
+    pdf = make_press_pdf(tmp_path / "p.pdf")
+    result = CliRunner().invoke(app, ["check", str(pdf), "--format", "ig-square", "--locale", "de-DE"])
+    assert result.exit_code == 0 and "--format: for images" in result.output

@@ -35,7 +35,7 @@ GTIN_FORMATS = (*SYMBOLOGIES, "ITF")
 
 
 def image_resolution(subject: PdfSubject) -> list[Finding]:
-    """print.image-resolution: each placed image has at least the minimum effective ppi (300; warn below, fail under 250)."""
+    """print.image-resolution: each placed image's effective ppi at least 300 (warns below), 250 (fails below)."""
     rule = "print.image-resolution"
     warn_ppi, fail_ppi = subject.threshold("print.image-resolution.warn_ppi"), subject.threshold(
         "print.image-resolution.fail_ppi")

@@ -33,15 +33,18 @@ PREFLIGHT_RULES: tuple[Rule, ...] = (
     Rule("print.thin-lines", "error", text.thin_lines, "no stroke thinner than the minimum"),
     Rule("print.rich-black-text", "error", text.rich_black_text, "small text in K only, not rich black"),
     Rule("print.image-resolution", "error", images.image_resolution, "placed images' effective ppi"),
-    Rule("barcode.check-digit", "error", images.check_digit, "GTIN barcodes decode (zxing-cpp) with a right check digit"),
+    Rule("barcode.check-digit", "error", images.check_digit,
+         "GTIN barcodes decode (zxing-cpp) with a right check digit"),
     Rule("barcode.size", "error", images.size, "EAN/UPC magnification within 80-200 % of the 0.330 mm module"),
-    Rule("barcode.quiet-zone", "error", images.quiet_zone, "light quiet zones beside the bars (EAN-13: 11 and 7 modules)"),
+    Rule("barcode.quiet-zone", "error", images.quiet_zone,
+         "light quiet zones beside the bars (EAN-13: 11 and 7 modules)"),
 )
 
 
 def open_pdf(path: Path, *, locale: str = "en-US", brand_thresholds: dict[str, float] | None = None,
              pdfx: str | None = None, pack_surface_cm2: float | None = None) -> PdfSubject:
-    """The subject the preflight rules read; pdfx: the flavour the printer asked for ('x-1a', 'x-4'), None: the file's."""
+    """The subject the preflight rules read; pdfx: the flavour the printer asked for ('x-1a', 'x-4'), None: the
+    file's."""
     from adgen.compliance.pdf_subject import normalise_conformance
     from adgen.errors import InputError, NotFoundError
 
