@@ -337,3 +337,9 @@ def test_image_options_given_with_a_pdf_are_named_as_unused(tmp_path):
     pdf = make_press_pdf(tmp_path / "p.pdf")
     result = CliRunner().invoke(app, ["check", str(pdf), "--format", "ig-square", "--locale", "de-DE"])
     assert result.exit_code == 0 and "--format: for images" in result.output
+
+
+def test_an_unknown_pdfx_version_fails_only_its_own_rule(tmp_path):
+    report = run(make_press_pdf(tmp_path / "x5.pdf", pdfx="PDF/X-5g"))
+    failed = [f for f in report.findings if f.status == "fail"]
+    assert [(f.rule, f.measured) for f in failed] == [("pdf.pdfx-version", "PDF/X-5g")]

@@ -124,8 +124,14 @@ class PdfSubject:
 
     @property
     def conformance(self) -> str:
-        """The flavour the rules judge by: asked, else declared, else PDF/X-4 (the one that allows most)."""
-        return normalise_conformance(self.asked or self.declared or "PDF/X-4")
+        """The flavour the rules judge by: asked, else declared, else PDF/X-4 (the one that allows most).
+
+        A declaration the rules do not know (PDF/X-5, a typo) is judged as PDF/X-4; pdf.pdfx-version fails it.
+        """
+        try:
+            return normalise_conformance(self.asked or self.declared or "PDF/X-4")
+        except InputError:
+            return "PDF/X-4"
 
     @cached_property
     def output_intent(self):
