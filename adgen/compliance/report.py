@@ -35,6 +35,17 @@ class Finding:
             if self.regions else None
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Finding":
+        """The inverse of as_dict (a stored report read back, e.g. to draw its evidence)."""
+        box = data.get("box")
+        return cls(rule=data["rule"], status=data["status"], severity=data.get("severity", "info"),
+                   message=data.get("message", ""), measured=data.get("measured"), threshold=data.get("threshold"),
+                   element=data.get("element"), box=Box(*box) if box else None,
+                   outline=tuple(tuple(tuple(p) for p in polygon) for polygon in data["outline"])
+                   if data.get("outline") else None,
+                   regions=tuple((r["label"], Box(*r["box"])) for r in data["regions"]) if data.get("regions") else None)
+
 
 @dataclass(frozen=True)
 class Report:
@@ -49,6 +60,12 @@ class Report:
 
     def failed(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status == "fail")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """The inverse of as_dict: a report as stored with an asset (report.json, the service's store)."""
+        return cls(findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+                   attempts=tuple(data.get("attempts", ())))
 
     def as_dict(self) -> dict:
         return {"verdict": self.verdict, "findings": [f.as_dict() for f in self.findings],
