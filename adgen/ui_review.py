@@ -18,14 +18,13 @@ from pathlib import Path
 import gradio as gr
 
 from adgen import ui_render
+from adgen.service.reviews import REASON_LABELS
 
 STATE_CHOICES = [("pending", "pending"), ("changes requested", "changes_requested"), ("approved", "approved"),
                  ("rejected", "rejected"), ("all states", "")]
 ALL_BRANDS = "all brands"
-QUEUE_COLUMNS = ["", "asset", "brand", "product · format", "verdict", "state", "made by"]
-QUEUE_COLUMN_WIDTHS = ["4%", "27%", "13%", "24%", "11%", "12%", "9%"]
-REASON_LABELS = {"off_brand_colour": "off-brand colour", "product_looks_wrong": "product looks wrong",
-                 "copy": "copy", "legal": "legal", "other": "other"}
+QUEUE_COLUMNS = ["", "product · format", "verdict", "state", "made by"]
+QUEUE_COLUMN_WIDTHS = ["5%", "41%", "14%", "21%", "19%"]
 STATE_COLORS = {"pending": "#57606a", "approved": "#1a7f37", "changes_requested": "#b45309", "rejected": "#cf222e"}
 VARIANT_THUMB_PX = 320
 NO_KEY = ("This app has no reviewer: start it with `adgen ui --key-id KEY_ID` (a reviewer key of this "
@@ -78,12 +77,12 @@ def build_review_tab(blocks: gr.Blocks, brand_ids: list[str], reviewer_key_id: s
                     state_filter = gr.Dropdown(STATE_CHOICES, value="pending", label="State", elem_id="review-state")
                     brand_filter = gr.Dropdown([ALL_BRANDS, *brand_ids], value=ALL_BRANDS, label="Brand",
                                                elem_id="review-brand")
+                counter = gr.HTML(elem_id="review-counter")
                 queue_table = gr.Dataframe(headers=QUEUE_COLUMNS, label="Review queue (oldest first)",
                                            interactive=False, wrap=True, elem_id="review-queue", max_height=520,
                                            column_widths=QUEUE_COLUMN_WIDTHS)
                 with gr.Row():
                     previous = gr.Button("◀ previous (k)", elem_id="review-prev", size="sm")
-                    counter = gr.HTML(elem_id="review-counter")
                     following = gr.Button("next (j) ▶", elem_id="review-next", size="sm")
                     refresh = gr.Button("↻ refresh", elem_id="review-refresh", size="sm")
                 gr.HTML("<p>Keys: " + " · ".join(f'<kbd style="{KBD}">{key}</kbd> {does}' for key, does in (
@@ -102,8 +101,9 @@ def build_review_tab(blocks: gr.Blocks, brand_ids: list[str], reviewer_key_id: s
                 title = gr.HTML(elem_id="review-title", elem_classes=["adgen-review-title"])
                 image = gr.Image(label="The asset, its findings drawn", type="pil", format="png", interactive=False,
                                  height=560, elem_id="review-image")
-                variants = gr.Gallery(label="Variants of this product and format", columns=4, height="auto",
-                                      object_fit="contain", allow_preview=False, elem_id="review-variants")
+                variants = gr.Gallery(label="Variants of this product and format (▶ this one)", columns=4,
+                                      height="auto", object_fit="contain", allow_preview=False, fit_columns=False,
+                                      elem_id="review-variants", elem_classes=["adgen-gallery"])
                 findings = gr.Dataframe(headers=ui_render.FINDING_COLUMNS, label="Findings", interactive=False,
                                         wrap=True, max_height=360, elem_id="review-findings",
                                         column_widths=ui_render.FINDING_COLUMN_WIDTHS)
@@ -140,13 +140,12 @@ def _show(state: str, brand: str, position: int, request: gr.Request = None, not
         return _empty(note or _note("Nothing to review under these filters.", "ok"), who=who)
     position = min(max(0, int(position or 0)), len(found) - 1)
     review = found[position]
-    rows = [["▶" if i == position else "", r.asset_id, r.brand, "", r.verdict, r.state.replace("_", " "),
-             r.generated_by] for i, r in enumerate(found)]
     jobs = _jobs(reviewer)
     asset = jobs.get_asset(review.asset_id, reviewer.key.tenant)
-    for row, listed in zip(rows, found):
-        row[3] = _product_label(jobs.get_asset(listed.asset_id, reviewer.key.tenant))
-    counter = f"<b>{position + 1}</b> of {len(found)}"
+    rows = [["▶" if i == position else "", _product_label(jobs.get_asset(r.asset_id, reviewer.key.tenant)),
+             f"{ui_render.STATUS_ICONS.get(r.verdict, '?')} {r.verdict}", r.state.replace("_", " "), r.generated_by]
+            for i, r in enumerate(found)]
+    counter = f"<p>Asset <b>{position + 1}</b> of {len(found)} in the queue</p>"
     shown = {"asset_id": review.asset_id, "version": review.version}
     drawn, table = _evidence(asset)
     return [who, rows, [r.asset_id for r in found], position, shown, counter, _title(review, asset), drawn,
@@ -330,6 +329,6 @@ def _variants(jobs, asset) -> list:
         except OSError:
             continue
         here = "▶ " if sibling.id == asset.id else ""
-        shown.append((thumb, f"{here}{ui_render.caption(sibling.variant, sibling.verdict)} · "
+        shown.append((thumb, f"{here}v{sibling.variant} {ui_render.STATUS_ICONS.get(sibling.verdict, '?')} · "
                              f"{sibling.review_state.replace('_', ' ')}"))
     return shown

@@ -187,15 +187,16 @@ def test_review_tab_for_a_creator_shows_the_queue_and_refuses_decisions(people, 
 
 @pytest.mark.skipif(not os.environ.get("ADGEN_REGEN_SCREENSHOTS"), reason="ADGEN_REGEN_SCREENSHOTS=1 rewrites "
                                                                           "docs/img/review-queue.png")
-def test_review_queue_screenshot_for_the_docs(people, browser, sd15_dir, tmp_path):
-    """Three variants made by the worker (the tiny model), the first approved, the second on screen."""
+def test_review_queue_screenshot_for_the_docs(people, browser, tmp_path):
+    """Three variants made by the worker (adgen-tiny, or $ADGEN_SCREENSHOT_MODEL), the first approved, the second
+    on screen with a comment and reasons typed."""
     from api_helpers import product, wait_for
 
     records, keys = people
-    settings = ServiceSettings(home=adgen_home(), run_worker=True, ui=True, steps=2,
-                               model=os.environ.get("ADGEN_SCREENSHOT_MODEL") or str(sd15_dir))
+    settings = ServiceSettings(home=adgen_home(), run_worker=True, ui=True,
+                               model=os.environ.get("ADGEN_SCREENSHOT_MODEL") or None)
     with LiveApp(settings) as live, httpx.Client(base_url=live.url, timeout=CALL) as client:
-        body = job_body(products=[product(image=True, subhead="The cheapest cold brew in town.")],
+        body = job_body(products=[product(image=True, subhead="Slow-steeped for 18 hours")],
                         formats=["ig-square"], variants=3)
         accepted = client.post("/v1/jobs", headers=bearer(keys["creator"]), json=body).json()
         job = wait_for(client, accepted["status_url"], bearer(keys["creator"]),
@@ -205,11 +206,15 @@ def test_review_queue_screenshot_for_the_docs(people, browser, sd15_dir, tmp_pat
         page.locator("#review-state input").first.click()
         page.get_by_role("option", name="all states").click()
         shows(page, job["assets"][0]["id"])
-        page.keyboard.press("j")
-        shows(page, job["assets"][1]["id"])
-        page.locator("#review-comment textarea").fill("the subhead makes a price claim legal has not cleared")
-        page.locator("#review-reasons").get_by_label("legal").check()
-        page.locator("#review-reasons").get_by_label("copy").check()
+        first = job["assets"][0]
+        page.locator("#review-comment textarea").fill("warm, on palette; fine to ship")
+        page.keyboard.press("Escape")
+        page.keyboard.press("a")
+        said(page, "approved by key")
+        shows(page, job["assets"][1]["id"])  # the approved one stays listed (all states): the next is shown
+        assert first["verdict"] in ("pass", "warn")
+        page.locator("#review-comment textarea").fill("the backdrop reads orange, not our amber")
+        page.locator("#review-reasons").get_by_label("off-brand colour").check()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
         page.close()
