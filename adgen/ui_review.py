@@ -118,8 +118,10 @@ def build_review_tab(blocks: gr.Blocks, brand_ids: list[str], reviewer_key_id: s
     following.click(_step_on, [*filters, position], views, **private)
     queue_table.select(_pick, [*filters, queue_ids], views, **private)
     for button, decision in ((approve, "approved"), (changes, "changes_requested"), (reject, "rejected")):
+        # Private: a decision needs the version this page showed (session state); API clients have POST
+        # /v1/assets/{id}/review for that.
         button.click(_decider(decision), [*filters, position, shown, comment, reasons], [*views, comment, reasons],
-                     api_name=f"review_{decision}")
+                     **private)
     blocks.load(None, None, None, js=SHORTCUTS_JS)
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import socket
+import time
 
 import httpx
 import pytest
-from api_helpers import BAG_PNG, job_body
+from api_helpers import BAG_PNG, Receiver, job_body
 from live_server import LiveApp
 from PIL import Image
 from test_ui import CHROMIUM, CHROMIUM_ARGS
@@ -26,6 +29,7 @@ from adgen.service.reviews import ReviewStore
 from adgen.service.store import JobStore
 from adgen.service_db import service_db_path
 from adgen.settings import adgen_home
+from adgen.webhooks import SIGNATURE_HEADER, CallbackPolicy, verify
 from conftest import REPO
 
 CALL = 60
@@ -57,11 +61,11 @@ def people():
     return {name: record for name, (record, _) in made.items()}, {name: key for name, (_, key) in made.items()}
 
 
-def seeded_job(live: LiveApp, plaintext: str, tmp_path, variants: int) -> list[str]:
+def seeded_job(live: LiveApp, plaintext: str, tmp_path, variants: int, **job) -> list[str]:
     """A job accepted over HTTP and its variants recorded as the worker records them: real images whose
-    report has a warned finding with a box (drawn in the tab); the asset ids, oldest first."""
+    report has a finding with a box (drawn in the tab); the asset ids, oldest first."""
     accepted = httpx.post(live.url + "/v1/jobs", headers=bearer(plaintext), timeout=CALL,
-                          json=job_body(variants=variants))
+                          json=job_body(variants=variants, **job))
     assert accepted.status_code == 202, accepted.text
     store, ids = JobStore(service_db_path()), []
     for variant in range(1, variants + 1):
@@ -108,8 +112,10 @@ def said(page, text: str) -> str:
 
 def test_review_tab_keys_approve_and_reject_and_the_store_agrees(people, browser, tmp_path):
     records, keys = people
-    with LiveApp(ServiceSettings(home=adgen_home(), run_worker=False, ui=True)) as live:
-        first, second, third = seeded_job(live, keys["creator"], tmp_path, variants=3)
+    receiver = Receiver()
+    hooks = CallbackPolicy(allowed_hosts=("127.0.0.1",), first_delay_s=0.05)
+    with LiveApp(ServiceSettings(home=adgen_home(), run_worker=False, ui=True, callbacks=hooks)) as live:
+        first, second, third = seeded_job(live, keys["creator"], tmp_path, variants=3, callback_url=receiver.url)
         (annes,) = seeded_job(live, keys["ann"], tmp_path, variants=1)  # Ann made this one herself
         page = logged_in(browser, live, keys["ann"])
         shows(page, first)
@@ -133,6 +139,13 @@ def test_review_tab_keys_approve_and_reject_and_the_store_agrees(people, browser
         said(page, f"{second} rejected by key {records['ann'].id}")
         shows(page, third)
         assert page.locator("#review-comment textarea").input_value() == ""
+
+        # The app's decisions send their asset.reviewed callbacks themselves (before any API call could).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(receiver.calls) < 2:
+            time.sleep(0.1)
+        assert sorted((json.loads(body)["review"]["asset_id"], json.loads(body)["review"]["state"])
+                      for _, body in receiver.calls) == sorted([(first, "approved"), (second, "rejected")])
 
         # Bob approves the third over HTTP while Ann looks at it: her `a` is refused, by name.
         bobs = httpx.post(f"{live.url}/v1/assets/{third}/review", headers=bearer(keys["bob"]), timeout=CALL,
@@ -170,6 +183,16 @@ def test_review_tab_keys_approve_and_reject_and_the_store_agrees(people, browser
             assert not refused.headers["content-type"].startswith("image/")
         assert page.foreign == []
         page.close()
+        # Every decision's callback, signed with the creator's secret, the app's as the API's.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(receiver.calls) < 3:
+            time.sleep(0.1)
+    receiver.close()
+    sent = sorted((json.loads(body)["review"]["asset_id"], json.loads(body)["review"]["state"])
+                  for _, body in receiver.calls)
+    assert sent == sorted([(first, "approved"), (second, "rejected"), (third, "approved")])
+    assert all(verify(body, headers[SIGNATURE_HEADER], records["creator"].webhook_secret)
+               for headers, body in receiver.calls)
 
 
 def test_review_tab_for_a_creator_shows_the_queue_and_refuses_decisions(people, browser, tmp_path):
@@ -183,6 +206,56 @@ def test_review_tab_for_a_creator_shows_the_queue_and_refuses_decisions(people, 
         said(page, "cannot decide on assets")
         assert ReviewStore(service_db_path()).get(asset, "shop").state == "pending"
         page.close()
+
+
+def test_a_local_app_decides_as_its_key_id_and_without_one_says_how(people, browser, tmp_path):
+    """`adgen ui --key-id` (build_ui's reviewer): the tab decides as that key of ADGEN_HOME; without it, it says so."""
+    from adgen.ui import build_ui, launch_ui
+
+    records, keys = people
+    with LiveApp(ServiceSettings(home=adgen_home(), run_worker=False)) as live:
+        (asset,) = seeded_job(live, keys["creator"], tmp_path, variants=1)
+    for reviewer in (None, records["ann"].id):
+        blocks = build_ui(reviewer=reviewer)
+        _, url, _ = launch_ui(blocks, port=_free_port(), prevent_thread_lock=True, quiet=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            page.get_by_role("tab", name="Review").click()
+            if reviewer is None:
+                said(page, "adgen ui --key-id")
+                page.keyboard.press("a")  # nothing to decide as: nothing recorded
+            else:
+                shows(page, asset)
+                assert records["ann"].id in page.locator("#review-who").inner_text()
+                page.locator("#review-reasons").get_by_label("copy").check()
+                page.keyboard.press("c")
+                said(page, f"{asset} changes requested by key {reviewer}")
+            page.close()
+        finally:
+            blocks.close()
+        review = ReviewStore(service_db_path()).get(asset, "shop")
+        assert (review.state, review.reviewer_key) == (("pending", None) if reviewer is None
+                                                        else ("changes_requested", reviewer))
+
+
+def test_adgen_ui_key_id_must_be_a_live_reviewer_key(people):
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+    from adgen.errors import InputError, NotFoundError
+
+    records, _ = people
+    unknown = CliRunner().invoke(app, ["ui", "--key-id", "nosuchkey"])
+    assert isinstance(unknown.exception, NotFoundError) and unknown.exception.field == "--key-id"
+    creator = CliRunner().invoke(app, ["ui", "--key-id", records["creator"].id])
+    assert isinstance(creator.exception, InputError) and "creator key cannot decide" in str(creator.exception)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.mark.skipif(not os.environ.get("ADGEN_REGEN_SCREENSHOTS"), reason="ADGEN_REGEN_SCREENSHOTS=1 rewrites "
