@@ -10,6 +10,7 @@ Keyboard: a approve, c request changes, r reject, j / k next / previous, Escape 
 
 from __future__ import annotations
 
+import functools
 import html
 import time
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ def _show(state: str, brand: str, position: int, request: gr.Request = None, not
     reviewer = _reviewer(request)
     if reviewer.key is None:
         return _empty(_note(NO_KEY, "refused"), who="")
-    found = _store(reviewer).list(reviewer.key.tenant, state=state or None,
+    found = _stores(reviewer.db)[0].list(reviewer.key.tenant, state=state or None,
                                   brand=None if brand in (None, ALL_BRANDS) else brand, brands=reviewer.key.brands)
     who = (f"Reviewing as key <code>{html.escape(reviewer.key.id)}</code> ({html.escape(reviewer.key.tenant)}, "
            f"{html.escape(reviewer.key.role)}; brands {html.escape(', '.join(reviewer.key.brands))})")
@@ -142,16 +143,19 @@ def _show(state: str, brand: str, position: int, request: gr.Request = None, not
         return _empty(note or _note("Nothing to review under these filters.", "ok"), who=who)
     position = min(max(0, int(position or 0)), len(found) - 1)
     review = found[position]
-    jobs = _jobs(reviewer)
-    asset = jobs.get_asset(review.asset_id, reviewer.key.tenant)
-    rows = [["▶" if i == position else "", _product_label(jobs.get_asset(r.asset_id, reviewer.key.tenant)),
+    jobs = _stores(reviewer.db)[1]
+    assets = {a.id: a for job_id in dict.fromkeys(r.job_id for r in found) for a in jobs.assets(job_id)}
+    asset = assets.get(review.asset_id)
+    rows = [["▶" if i == position else "", _product_label(assets.get(r.asset_id)),
              f"{ui_render.STATUS_ICONS.get(r.verdict, '?')} {r.verdict}", r.state.replace("_", " "), r.generated_by]
             for i, r in enumerate(found)]
     counter = f"<p>Asset <b>{position + 1}</b> of {len(found)} in the queue</p>"
     shown = {"asset_id": review.asset_id, "version": review.version}
     drawn, table = _evidence(asset)
+    siblings = [a for a in assets.values() if asset and (a.job_id, a.sku, a.format) == (asset.job_id, asset.sku,
+                                                                                           asset.format)]
     return [who, rows, [r.asset_id for r in found], position, shown, counter, _title(review, asset), drawn,
-            _variants(jobs, asset), table, note]
+            _variants(siblings, asset), table, note]
 
 
 def _step_back(state, brand, position, request: gr.Request = None):
@@ -181,13 +185,14 @@ def _decider(decision: str):
                     gr.update(), gr.update()]
         asked = Decision(decision, comment or None, tuple(reasons or ()), expected_version=shown["version"])
         try:
-            found = _store(reviewer).decide(shown["asset_id"], reviewer.key, asked)
+            found = _stores(reviewer.db)[0].decide(shown["asset_id"], reviewer.key, asked)
         except ReviewConflict as conflict:
             now = conflict.current
             by = f" by key {now.reviewer_key}" if now.reviewer_key else ""
-            text = (f"Not recorded: {conflict.message}. Someone decided first: the asset is now "
-                    f"{now.state.replace('_', ' ')}{by}.")
-            gr.Warning(text, title="Decided by someone else")
+            text = f"Not recorded: {conflict.message}."
+            if now.version != shown["version"]:  # a decision made since this page showed the asset
+                text += f" Someone decided first: the asset is now {now.state.replace('_', ' ')}{by}."
+            gr.Warning(text, title="Not recorded")
             return [*_show(state, brand, position, request, _note(text, "conflict")), gr.update(), gr.update()]
         except ReviewForbidden as refused:
             text = f"Not recorded: {refused.message}."
@@ -251,16 +256,13 @@ def _blocks(request):
     return app.get_blocks() if hasattr(app, "get_blocks") else None
 
 
-def _store(reviewer: _Reviewer):
+@functools.lru_cache(maxsize=4)
+def _stores(db: Path):
+    """(ReviewStore, JobStore) of a service file, opened once per process (opening one checks its schema)."""
     from adgen.service.reviews import ReviewStore
-
-    return ReviewStore(reviewer.db)
-
-
-def _jobs(reviewer: _Reviewer):
     from adgen.service.store import JobStore
 
-    return JobStore(reviewer.db)
+    return ReviewStore(db), JobStore(db)
 
 
 # --- what is shown ---
@@ -315,13 +317,10 @@ def _evidence(asset):
     return drawn, ui_render.findings_rows(report.findings)
 
 
-def _variants(jobs, asset) -> list:
+def _variants(siblings: list, asset) -> list:
     """Thumbnails of the same product and format from the same job, captioned with verdict and review state."""
     from PIL import Image
 
-    if asset is None:
-        return []
-    siblings = [a for a in jobs.assets(asset.job_id) if a.sku == asset.sku and a.format == asset.format]
     shown = []
     for sibling in siblings:
         try:

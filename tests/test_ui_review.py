@@ -158,6 +158,14 @@ def test_review_tab_keys_approve_and_reject_and_the_store_agrees(people, browser
         page.keyboard.press("a")
         assert "four eyes" in said(page, "you generated this asset")
 
+        # The rejected one, found under its state, cannot be approved from the app either.
+        page.locator("#review-state input").first.click()
+        page.get_by_role("option", name="rejected").click()
+        shows(page, second)
+        page.keyboard.press("a")
+        text = said(page, "cannot become approved")
+        assert "Someone decided first" not in text
+
         store = ReviewStore(service_db_path())
         states = {asset: store.get(asset, "shop") for asset in (first, second, third, annes)}
         assert {a: (r.state, r.reviewer_key) for a, r in states.items()} == {
