@@ -25,7 +25,7 @@ STATE_CHOICES = [("pending", "pending"), ("changes requested", "changes_requeste
                  ("rejected", "rejected"), ("all states", "")]
 ALL_BRANDS = "all brands"
 QUEUE_COLUMNS = ["", "product · format", "verdict", "state", "made by"]
-QUEUE_COLUMN_WIDTHS = ["5%", "41%", "14%", "21%", "19%"]
+QUEUE_COLUMN_WIDTHS = ["5%", "37%", "13%", "20%", "25%"]
 STATE_COLORS = {"pending": "#57606a", "approved": "#1a7f37", "changes_requested": "#b45309", "rejected": "#cf222e"}
 VARIANT_THUMB_PX = 320
 NO_KEY = ("This app has no reviewer: start it with `adgen ui --key-id KEY_ID` (a reviewer key of this "

@@ -121,7 +121,8 @@ def test_require_approval_then_export_only_the_approved(batch, tmp_path):
 
 def test_require_approval_needs_a_live_key_before_any_work(tmp_path):
     (tmp_path / "products.csv").write_text("sku,name\nA-1,Alpha\n", encoding="utf-8")
-    for extra in ([], ["--key-id", "nosuchkey"]):
+    sakura_only, _ = create_key(["sakura"], "shop")
+    for extra in ([], ["--key-id", "nosuchkey"], ["--key-id", sakura_only.id, "--brand", "northwind"]):
         done = adgen("batch", tmp_path / "products.csv", "--out", tmp_path / "out", "--require-approval", *extra,
                      check_code=2)
         assert "--key-id" in done.stdout + done.stderr

@@ -247,6 +247,18 @@ def test_a_local_app_decides_as_its_key_id_and_without_one_says_how(people, brow
                                                         else ("changes_requested", reviewer))
 
 
+def test_a_stored_report_reads_back_as_the_report_it_was():
+    """The tab draws a stored report's evidence: Report.from_dict inverts as_dict, boxes, outlines and regions too."""
+    from adgen.compliance.report import Finding, Report
+    from adgen.geometry import Box
+
+    report = Report((Finding("product.halo", "warn", "warning", "ring", 0.4, 0.3, "product", Box(1, 2, 30, 40),
+                             (((0, 0), (9, 0), (9, 9)),), (("band", Box(0, 30, 40, 40)),)),
+                     Finding("format.size", "pass", "error", "300x250 px", [300, 250], [300, 250])),
+                    attempts=({"round": 1},))
+    assert Report.from_dict(report.as_dict()) == report
+
+
 def test_adgen_ui_key_id_must_be_a_live_reviewer_key(people):
     from typer.testing import CliRunner
 

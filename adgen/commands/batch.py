@@ -40,7 +40,7 @@ def batch_command(
     from adgen.catalogue import parse_mapping
 
     if require_approval:
-        _check_submitter(key_id)
+        _check_submitter(key_id, brand)
     if brand:  # rows in other kits get the same news as a brand.adapter finding in their reports
         _warn_about_adapter(brand, model)
     options = BatchOptions(catalogue=catalogue, out=out, formats=tuple(format), variants=variants, brand=brand,
@@ -78,14 +78,17 @@ def batch_export_approved(
     raise typer.Exit(1 if changed else 0)
 
 
-def _check_submitter(key_id: str | None) -> None:
+def _check_submitter(key_id: str | None, brand: str | None) -> None:
+    """Before any work: a live key, scoped to --brand when one is given (row brands are checked when recorded)."""
     from adgen.errors import InputError
     from adgen.service.batch_reviews import live_key
     from adgen.service_db import service_db_path
 
     if not key_id:
         raise InputError("--require-approval needs --key-id: the key the assets are made by", field="--key-id")
-    live_key(key_id, service_db_path())
+    key = live_key(key_id, service_db_path())
+    if brand and not key.may_use(brand):
+        raise InputError(f"this API key is not scoped to brand {brand}", field="--key-id", value=key_id)
 
 
 def _submit(out: Path, outcome, key_id: str) -> None:
