@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from adgen.geometry import Box
 
@@ -37,14 +37,17 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Finding":
-        """The inverse of as_dict (a stored report read back, e.g. to draw its evidence)."""
-        box = data.get("box")
-        return cls(rule=data["rule"], status=data["status"], severity=data.get("severity", "info"),
-                   message=data.get("message", ""), measured=data.get("measured"), threshold=data.get("threshold"),
-                   element=data.get("element"), box=Box(*box) if box else None,
-                   outline=tuple(tuple(tuple(p) for p in polygon) for polygon in data["outline"])
-                   if data.get("outline") else None,
-                   regions=tuple((r["label"], Box(*r["box"])) for r in data["regions"]) if data.get("regions") else None)
+        """The inverse of as_dict (a stored report read back, e.g. to draw its evidence); unknown keys are ignored."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values.setdefault("severity", "info")
+        values.setdefault("message", "")
+        if values.get("box"):
+            values["box"] = Box(*values["box"])
+        if values.get("outline"):
+            values["outline"] = tuple(tuple(tuple(point) for point in polygon) for polygon in values["outline"])
+        if values.get("regions"):
+            values["regions"] = tuple((region["label"], Box(*region["box"])) for region in values["regions"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
