@@ -225,7 +225,7 @@ def _decider(decision: str):
 
 def _reviewer(request) -> _Reviewer:
     """The acting key: the logged-in key of a served app, else the local app's --key-id (None: no reviewer)."""
-    from adgen.apikeys import ensure_schema, get_key
+    from adgen.apikeys import get_key
     from adgen.service_db import service_db_path
 
     blocks = _blocks(request)
@@ -242,7 +242,7 @@ def _reviewer(request) -> _Reviewer:
     key_id = getattr(blocks, "adgen_reviewer", None)
     if not key_id:
         return _Reviewer(None, db)
-    ensure_schema(db)
+    _stores(db)  # opened once: the key table is there
     key = get_key(key_id, db=db)
     if key is None or key.revoked_at is not None:
         raise gr.Error(f"No live API key {html.escape(key_id)} in this ADGEN_HOME (adgen keys list).",
@@ -259,9 +259,11 @@ def _blocks(request):
 @functools.lru_cache(maxsize=4)
 def _stores(db: Path):
     """(ReviewStore, JobStore) of a service file, opened once per process (opening one checks its schema)."""
+    from adgen.apikeys import ensure_schema
     from adgen.service.reviews import ReviewStore
     from adgen.service.store import JobStore
 
+    ensure_schema(db)
     return ReviewStore(db), JobStore(db)
 
 
