@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adgen.commands import apikeys, init, kb, keys, review, rules
-from adgen.commands.batch import batch_command
+from adgen.commands.batch import batch_command, batch_export_approved
 from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
@@ -132,6 +132,9 @@ def check_command(
 
 
 app.command("batch")(batch_command)
+# Not `adgen batch export-approved`: `batch` takes the catalogue as its first argument, so a sub-command there
+# would make a catalogue named export-approved ambiguous.
+app.command("batch-export-approved")(batch_export_approved)
 app.command("serve")(serve)
 app.command("ui")(ui_command)
 

@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402  (after the telemetry switch)
 
-from adgen import ui_render, ui_session  # noqa: E402
+from adgen import ui_render, ui_review, ui_session  # noqa: E402
 from adgen.brand import list_brand_ids, load_brand  # noqa: E402
 from adgen.errors import AdgenError, InputError  # noqa: E402
 from adgen.formats import all_formats  # noqa: E402
@@ -42,6 +42,8 @@ class ServedPolicy:
 
     models: tuple[str, ...]
     brands_of: Callable[[str], tuple[str, ...]]
+    db: Path | None = None                                # the service's store (the Review tab's queue)
+    after_decision: Callable[[], None] | None = None      # sends the asset.reviewed callbacks a decision queued
 
 
 DEFAULT_FORMATS = ("ig-square", "iab-300x250")
@@ -59,8 +61,9 @@ def theme() -> gr.themes.Base:
                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
 
 
-def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr.Blocks:
-    """The designer app; model pre-fills the model box (None: the request default); served: see ServedPolicy."""
+def build_ui(model: str | None = None, served: ServedPolicy | None = None, reviewer: str | None = None) -> gr.Blocks:
+    """The designer app; model pre-fills the model box (None: the request default); served: see ServedPolicy;
+    reviewer: the key id a local app's Review tab decides as (adgen.ui_review)."""
     brand_ids = list_brand_ids()
     formats = all_formats()
     examples = _example_products()
@@ -128,6 +131,7 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                         summary_json = gr.JSON(label="Run summary")
         with gr.Tab("Check", id="check"):
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
+        ui_review.build_review_tab(blocks, brand_ids, reviewer)
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,
@@ -164,13 +168,13 @@ def _model_input(model: str | None, served: ServedPolicy | None):
 
 
 def launch_ui(blocks: gr.Blocks | None = None, *, host: str | None = None, port: int | None = None,
-              model: str | None = None, **launch_options):
+              model: str | None = None, reviewer: str | None = None, **launch_options):
     """Serve the app (no share link, no telemetry); blocks until stopped unless told otherwise.
 
     host and port default, as in any Gradio app, to $GRADIO_SERVER_NAME (else 127.0.0.1) and
     $GRADIO_SERVER_PORT (else the first free port from 7860).
     """
-    blocks = blocks or build_ui(model)
+    blocks = blocks or build_ui(model, reviewer=reviewer)
     # Read here, not left to gradio: it reads them once, when gradio.http_server is imported.
     host = host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     port = port or _port_from_env()

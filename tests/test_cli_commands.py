@@ -36,6 +36,7 @@ MINIMAL = {
     "demo": "test_cli.py::test_demo_makes_every_planned_asset_with_one_manifest_and_the_evidence",
     "check": "test_check_needs_only_image_brand_and_format",
     "batch": "test_batch_needs_only_the_catalogue_and_out",
+    "batch-export-approved": "test_batch_review.py::test_batch_export_approved_needs_only_the_folder_to_and_key",
     "serve": "test_serve_needs_no_option",
     "ui": "test_ui_needs_no_option",
     "plate": "test_plate_needs_only_prompt_and_out",

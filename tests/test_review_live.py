@@ -126,9 +126,10 @@ def test_generate_then_approve_then_download_approved(people, sd15_dir, tmp_path
             assert log[2]["digest"] == decided.json()["digest"] and log[2]["comment"].startswith("on brand")
             assert log[3]["digest"] == hashlib.sha256(served.content).hexdigest()
             story = client.get("/v1/audit", params={"format": "text"}, headers=keys["ann"]).text.splitlines()
-            assert story[-1].endswith(f"key {records['creator'].id} (shop) took the approved export of asset "
-                                      f"{asset['id']} (approval r2 by key {records['ann'].id}, "
-                                      f"sha256 {log[3]['digest'][:16]})")
+            assert story[-1].endswith(f"Creator key {records['creator'].id} (shop) took the approved export of asset "
+                                      f"{asset['id']} (NW-CB-001, iab-300x250, variant 1): approved by key "
+                                      f"{records['ann'].id} in review version 2, exported file sha256 "
+                                      f"{log[3]['digest'][:16]}.")
     finally:
         receiver.close()
 

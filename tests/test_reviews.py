@@ -168,12 +168,14 @@ def test_review_cli_lists_decides_and_exports_the_audit_log(made):
     assert rows[3]["reasons"] == "legal" and rows[3]["comment"] == "claim not cleared"
 
     story = runner.invoke(app, ["review", "audit", "--key-id", admin.id, "--format", "text"]).output.splitlines()
-    assert len(story) == 4 and story[0].endswith(f"key {creator.id} (shop) asked for job job_1 in brand northwind")
-    assert "was made for" in story[1] and "compliance warn" in story[1] and story[1].endswith("it waits for review")
-    assert f"key {reviewer.id} (shop) approved asset {asset_id} (was pending" in story[2]
-    assert story[2].endswith(': "fine"')
-    assert f"key {admin.id} (shop) rejected asset {asset_id} (was approved" in story[3]
-    assert story[3].endswith('for legal: "claim not cleared"')
+    assert len(story) == 4 and story[0].endswith(f"Creator key {creator.id} (shop) asked for job job_1 in brand "
+                                                 "northwind.")
+    assert f"Asset {asset_id} (" in story[1] and "compliance warn" in story[1]
+    assert story[1].endswith("It waits for review.")
+    assert f"Reviewer key {reviewer.id} (shop) approved asset {asset_id} (" in story[2]
+    assert "which was pending: compliance warn" in story[2] and story[2].endswith(" Comment: \u201cfine\u201d")
+    assert f"Admin key {admin.id} (shop) rejected asset {asset_id} (" in story[3] and "which was approved" in story[3]
+    assert story[3].endswith("Reasons: legal. Comment: \u201cclaim not cleared\u201d")
 
 
 def test_the_csv_export_does_not_run_a_comment_as_a_formula_and_keeps_to_the_keys_brands(made):

@@ -32,11 +32,15 @@ def batch_command(
     batch_size: int = typer.Option(4, "--batch-size", min=1, max=64, help="Prompts per pipeline call (part of the recipe: keep it to resume)."),
     cpu_threads: int = typer.Option(1, "--cpu-threads", min=1, max=256, help="Torch threads for CPU generation (part of the recipe: keep it to resume)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (ray://host:10001 or auto); default a local Ray."),
+    require_approval: bool = typer.Option(False, "--require-approval", help="Record the assets in ADGEN_HOME's review queue, pending, made by --key-id; `adgen batch-export-approved` then exports the approved ones."),
+    key_id: Optional[str] = typer.Option(None, "--key-id", help="With --require-approval: the API key (`adgen keys list`) the assets are made by; its tenant owns them."),
 ) -> None:
     """Make every product of a catalogue CSV in each format; crash-safe, --resume finishes the rest."""
     from adgen.batch import BatchOptions, run_batch
     from adgen.catalogue import parse_mapping
 
+    if require_approval:
+        _check_submitter(key_id, brand)
     if brand:  # rows in other kits get the same news as a brand.adapter finding in their reports
         _warn_about_adapter(brand, model)
     options = BatchOptions(catalogue=catalogue, out=out, formats=tuple(format), variants=variants, brand=brand,
@@ -47,7 +51,53 @@ def batch_command(
         outcome = run_batch(options, on_plan=bar.start, on_result=bar.advance)
     _print_summary(outcome)
     _write_evidence(out, [out / item.report for item in outcome.items if item.status == "done" and item.report])
+    if require_approval:
+        _submit(out, outcome, key_id)
     raise typer.Exit(outcome.exit_code)
+
+
+def batch_export_approved(
+    out: Path = typer.Argument(..., help="The batch's output folder (made with --require-approval)."),
+    to: Path = typer.Option(..., "--to", help="Folder to copy the approved assets to (<sku>/<format>-v<k>.<ext>, approved.csv)."),
+    key_id: str = typer.Option(..., "--key-id", help="API key (`adgen keys list`) of the batch's tenant; the export is audited as taken by it."),
+) -> None:
+    """Export a reviewed batch's approved assets, and only those, re-signed with their approval (C2PA)."""
+    from adgen.service.batch_reviews import export_approved
+
+    exported = export_approved(out, to, key_id)
+    waiting: dict[str, int] = {}
+    for _, state in exported.left_out:
+        waiting[state] = waiting.get(state, 0) + 1
+    console.print(f"exported {len(exported.files)} approved asset(s) to {to}; manifest: {exported.manifest}",
+                  highlight=False)
+    for state, count in sorted(waiting.items()):
+        console.print(f"left out: {count} {state.replace('_', ' ')}", highlight=False)
+    changed = [asset for asset, state in exported.left_out if state.startswith("changed")]
+    if changed:
+        err_console.print(f"[red]refused:[/] {', '.join(changed)} changed on disk since approved", highlight=False)
+    raise typer.Exit(1 if changed else 0)
+
+
+def _check_submitter(key_id: str | None, brand: str | None) -> None:
+    """Before any work: a live key, scoped to --brand when one is given (row brands are checked when recorded)."""
+    from adgen.errors import InputError
+    from adgen.service.batch_reviews import live_key
+    from adgen.service_db import service_db_path
+
+    if not key_id:
+        raise InputError("--require-approval needs --key-id: the key the assets are made by", field="--key-id")
+    key = live_key(key_id, service_db_path())
+    if brand and not key.may_use(brand):
+        raise InputError(f"this API key is not scoped to brand {brand}", field="--key-id", value=key_id)
+
+
+def _submit(out: Path, outcome, key_id: str) -> None:
+    from adgen.service.batch_reviews import submit
+
+    done = [(out / item.path, out / item.report) for item in outcome.items if item.status == "done" and item.report]
+    ids = submit(out, done, key_id)
+    console.print(f"{len(ids)} asset(s) pending review: `adgen review list --key-id REVIEWER --state pending`, "
+                  f"then `adgen batch-export-approved {out} --to FOLDER --key-id {key_id}`", highlight=False)
 
 
 def _warn_about_adapter(brand: str, model: str | None) -> None:

@@ -32,10 +32,17 @@ def list_command(key_id: str = KEY_ID,
 
     if state is not None and state not in STATES:
         raise InputError(f"state must be one of {', '.join(STATES)}", field="--state", value=state)
+    from adgen.service.store import JobStore
+    from adgen.service_db import service_db_path
+
     key = _key(key_id)
-    table = Table(Column("asset", no_wrap=True, min_width=24), "brand", "verdict", "state", "reviewer", "comment")
+    jobs = JobStore(service_db_path())
+    table = Table(Column("asset", no_wrap=True, min_width=24), "product", "brand", "verdict", "state", "reviewer",
+                  "comment")
     for review in _store().list(key.tenant, state=state, brand=brand, brands=key.brands):
-        table.add_row(review.asset_id, review.brand, review.verdict, review.state, review.reviewer_key or "",
+        asset = jobs.get_asset(review.asset_id, key.tenant)
+        product = f"{asset.sku} {asset.format} v{asset.variant}" if asset else ""
+        table.add_row(review.asset_id, product, review.brand, review.verdict, review.state, review.reviewer_key or "",
                       review.comment or "")
     console.print(table)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from adgen.geometry import Box
 
@@ -39,6 +39,20 @@ class Finding:
             if self.regions else None
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Finding":
+        """The inverse of as_dict (a stored report read back, e.g. to draw its evidence); unknown keys are ignored."""
+        values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        values.setdefault("severity", "info")
+        values.setdefault("message", "")
+        if values.get("box"):
+            values["box"] = Box(*values["box"])
+        if values.get("outline"):
+            values["outline"] = tuple(tuple(tuple(point) for point in polygon) for polygon in values["outline"])
+        if values.get("regions"):
+            values["regions"] = tuple((region["label"], Box(*region["box"])) for region in values["regions"])
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class Report:
@@ -53,6 +67,12 @@ class Report:
 
     def failed(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status == "fail")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        """The inverse of as_dict: a report as stored with an asset (report.json, the service's store)."""
+        return cls(findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+                   attempts=tuple(data.get("attempts", ())))
 
     def as_dict(self) -> dict:
         return {"verdict": self.verdict, "findings": [f.as_dict() for f in self.findings],

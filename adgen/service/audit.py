@@ -43,13 +43,38 @@ def append(conn: sqlite3.Connection, *, tenant: str, event: str, actor_key: str,
 
 
 def rows(conn: sqlite3.Connection, tenant: str, brands: tuple[str, ...] = ("*",)) -> list[dict]:
-    """The tenant's log within these brands, oldest first, as plain dicts (`when`: ISO 8601 UTC of `at`)."""
+    """The tenant's log within these brands, oldest first, as plain dicts (`when`: ISO 8601 UTC of `at`).
+
+    Each also says, where the store still knows, what the asset is (`product`: sku, format, variant)
+    and the acting key's role (`actor_role`): read beside the log for its sentences, never written into it.
+    """
     query, args = "SELECT * FROM audit_log WHERE tenant = ?", [tenant]
     if "*" not in brands:
         query += f" AND brand IN ({', '.join('?' * len(brands))})"
         args += list(brands)
     found = conn.execute(query + " ORDER BY seq", args).fetchall()
-    return [{column: row[column] for column in COLUMNS} | {"when": _iso(row["at"])} for row in found]
+    products, roles = _products(conn, tenant), _roles(conn, tenant)
+    return [{column: row[column] for column in COLUMNS}
+            | {"when": _iso(row["at"]), "product": products.get(row["asset_id"]), "actor_role": roles.get(row["actor_key"])}
+            for row in found]
+
+
+def _products(conn: sqlite3.Connection, tenant: str) -> dict[str, str]:
+    if not _has_table(conn, "assets"):
+        return {}
+    found = conn.execute("SELECT assets.id, sku, format, variant FROM assets JOIN jobs ON jobs.id = assets.job_id"
+                         " WHERE jobs.tenant = ?", (tenant,)).fetchall()
+    return {row[0]: f"{row[1]}, {row[2]}, variant {row[3]}" for row in found}
+
+
+def _roles(conn: sqlite3.Connection, tenant: str) -> dict[str, str]:
+    if not _has_table(conn, "api_keys") or "role" not in {r[1] for r in conn.execute("PRAGMA table_info(api_keys)")}:
+        return {}
+    return {row[0]: row[1] for row in conn.execute("SELECT id, role FROM api_keys WHERE name = ?", (tenant,))}
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def export(entries: list[dict], fmt: str) -> str:
@@ -77,18 +102,23 @@ def _iso(stamp: float) -> str:
 
 
 def _sentence(e: dict) -> str:
-    """One entry as a brand manager reads it: when, who (key and tenant), what, on which file."""
-    who = f"key {e['actor_key']} ({e['actor_tenant']})"
+    """One entry as a brand manager reads it: when, who (role, key, tenant), what was done to which asset and file."""
+    role = (e.get("actor_role") or "").capitalize()
+    who = f"{role + ' key' if role else 'Key'} {e['actor_key']} ({e['actor_tenant']})"
     when = e["when"].replace("T", " ").replace("Z", " UTC")
     if e["event"] == "job.created":
-        return f"{when}  {who} asked for job {e['job_id']} in brand {e['brand']}"
-    digest = f"sha256 {e['digest'][:16]}" if e["digest"] else "no digest"
+        return f"{when}  {who} asked for job {e['job_id']} in brand {e['brand']}."
+    asset = f"asset {e['asset_id']}" + (f" ({e['product']})" if e.get("product") else "")
+    digest = f"file sha256 {e['digest'][:16]}" if e["digest"] else "no file digest"
     if e["event"] == "asset.generated":
-        return (f"{when}  asset {e['asset_id']} was made for {who} (job {e['job_id']}, compliance {e['verdict']}, "
-                f"{digest}); it waits for review")
+        return (f"{when}  {asset[0].upper() + asset[1:]} was made for job {e['job_id']}: compliance {e['verdict']}, "
+                f"{digest}. It waits for review.")
     if e["event"] == "asset.exported":
-        return f"{when}  {who} took the approved export of asset {e['asset_id']} ({e['comment']}, {digest})"
-    why = f" for {e['reasons'].replace(',', ', ').replace('_', ' ')}" if e["reasons"] else ""
-    said = f': "{e["comment"]}"' if e["comment"] else ""
-    return (f"{when}  {who} {_DONE.get(e['to_state'], e['to_state'])} asset {e['asset_id']} "
-            f"(was {e['from_state'].replace('_', ' ')}, compliance {e['verdict']}, {digest}){why}{said}")
+        return f"{when}  {who} took the approved export of {asset}: {e['comment']}, exported {digest}."
+    said = f" Comment: \u201c{e['comment']}\u201d" if e["comment"] else ""
+    from adgen.service.reviews import REASON_LABELS  # here: reviews imports this module
+
+    reasons = [REASON_LABELS.get(code, code.replace("_", " ")) for code in e["reasons"].split(",") if code]
+    why = f" Reasons: {', '.join(reasons)}." if reasons else ""
+    return (f"{when}  {who} {_DONE.get(e['to_state'], e['to_state'])} {asset}, which was "
+            f"{e['from_state'].replace('_', ' ')}: compliance {e['verdict']}, {digest}.{why}{said}")

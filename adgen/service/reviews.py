@@ -30,6 +30,8 @@ from adgen.service_db import connect, init_db
 STATES = ("pending", "approved", "changes_requested", "rejected")
 DECISIONS = ("approved", "changes_requested", "rejected")
 REASONS = ("off_brand_colour", "product_looks_wrong", "copy", "legal", "other")
+REASON_LABELS = {"off_brand_colour": "off-brand colour", "product_looks_wrong": "product looks wrong", "copy": "copy",
+                 "legal": "legal", "other": "other"}  # as people read them (the app, the audit's sentences)
 NEXT = {"pending": DECISIONS, "changes_requested": ("approved", "rejected"), "approved": ("rejected",),
         "rejected": ()}
 MAX_COMMENT = 2000
@@ -276,7 +278,8 @@ class ReviewStore:
                 audit.append(conn, tenant=review.tenant, event="asset.exported", actor_key=key.id,
                              actor_tenant=key.tenant, brand=review.brand, job_id=review.job_id,
                              asset_id=review.asset_id, digest=digest, verdict=review.verdict, from_state=review.state,
-                             to_state=review.state, comment=f"approval r{review.version} by key {review.reviewer_key}")
+                             to_state=review.state,
+                             comment=f"approved by key {review.reviewer_key} in review version {review.version}")
 
     def counts_by_state(self) -> dict[str, int]:
         """Assets per review state over every tenant (for /metrics: no tenant data)."""

@@ -142,8 +142,10 @@ class JobStore:
 
     def create(self, job_id: str, *, tenant: str, key_id: str, brand: str, request: dict, body_sha256: str,
                idempotency_key: str | None, callback_url: str | None, total: int, max_queued: int,
-               max_queued_per_tenant: int) -> tuple[Job, bool]:
+               max_queued_per_tenant: int, status: str = "queued") -> tuple[Job, bool]:
         """Insert a queued job (committed before returning); (job, False) when the key raced us to it.
+
+        status "done" records work made elsewhere (`adgen batch --require-approval`): the worker never takes it.
 
         The job is read back inside the inserting transaction, never through a cached reader.
         """
@@ -159,9 +161,9 @@ class JobStore:
                     raise QueueFull(overall, tenant=False)
                 conn.execute(
                     "INSERT INTO jobs (id, tenant, key_id, brand, request, body_sha256, idempotency_key, callback_url,"
-                    " total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                    " total, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (job_id, tenant, key_id, brand, json.dumps(request), body_sha256, idempotency_key, callback_url,
-                     total, now, now))
+                     total, status, now, now))
                 audit.append(conn, tenant=tenant, event="job.created", actor_key=key_id, actor_tenant=tenant,
                              brand=brand, job_id=job_id)
                 row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()

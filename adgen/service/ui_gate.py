@@ -39,7 +39,8 @@ def mount_ui(app: FastAPI, service: Service) -> None:
 
     sessions = UiSessions(service)
     models = (service.settings.model or ui.DEFAULT_MODEL,)
-    policy = ui.ServedPolicy(models=models, brands_of=sessions.brands_of)
+    policy = ui.ServedPolicy(models=models, brands_of=sessions.brands_of, db=service.db,
+                             after_decision=service.send_review_callbacks)
     blocks = ui.build_ui(service.settings.model, served=policy)
     blocks.queue(default_concurrency_limit=1, max_size=UI_QUEUE_SIZE)
     gr.mount_gradio_app(app, blocks, path=UI_PATH, theme=ui.theme(), css=ui.ui_render.UI_CSS, footer_links=["api"],
