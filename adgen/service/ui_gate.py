@@ -39,7 +39,7 @@ def mount_ui(app: FastAPI, service: Service) -> None:
 
     sessions = UiSessions(service)
     models = (service.settings.model or ui.DEFAULT_MODEL,)
-    policy = ui.ServedPolicy(models=models, brands_of=sessions.brands_of)
+    policy = ui.ServedPolicy(models=models, brands_of=sessions.brands_of, tenant_of=sessions.tenant_of)
     blocks = ui.build_ui(service.settings.model, served=policy)
     blocks.queue(default_concurrency_limit=1, max_size=UI_QUEUE_SIZE)
     gr.mount_gradio_app(app, blocks, path=UI_PATH, theme=ui.theme(), css=ui.ui_render.UI_CSS, footer_links=["api"],
@@ -90,6 +90,15 @@ class UiSessions:
 
         key = get_key(key_id, db=self.service.db)
         return key.brands if key is not None and key.revoked_at is None else ()
+
+    def tenant_of(self, key_id: str) -> str:
+        """The key's tenant: whose knowledge base the app shows it (a revoked key gets none of them)."""
+        from adgen.apikeys import get_key
+
+        key = get_key(key_id, db=self.service.db)
+        if key is None or key.revoked_at is not None:
+            raise PermissionError("the API key was revoked")
+        return key.tenant
 
 
 class UiGate:
