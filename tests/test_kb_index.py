@@ -54,3 +54,11 @@ def test_a_new_process_reads_the_index_file_instead_of_every_row(monkeypatch):
 
     monkeypatch.setattr(kb_index, "_build", no_build)
     assert kb.nearest(query, "zz", k=3, kind="claim-evidence") == first
+
+
+def test_the_latency_bench_measures_the_index_and_the_numpy_store_it_replaced():
+    from bench.knowledge import query_latency
+
+    result = query_latency(2000, queries=2)
+    assert result["chunks"] == 2000 and result["index_file_mb"] > 2000 * 384 * 2 / 2**20 * 0.99  # float16 vectors
+    assert all(result[key] > 0 for key in ("store_ms_median", "store_ms_reopen", "numpy_ms_median"))
