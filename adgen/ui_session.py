@@ -135,7 +135,8 @@ def relayout_all(session: DesignSession, product: ProductSpec) -> None:
         raise InputError("the sku names the assets; generate again for another product", field="sku",
                          value=product.sku)
     for key, result in list(session.assets.items()):
-        _keep(session, key, lambda result=result: relayout(result, product, session.out_dir))
+        _keep(session, key, lambda result=result: relayout(result, product, session.out_dir,
+                                                                        tenant=session.tenant))
 
 
 def write_bundle(session: DesignSession) -> Path:

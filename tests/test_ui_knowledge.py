@@ -121,3 +121,32 @@ def test_selecting_a_findings_passage_opens_the_knowledge_search(tmp_path):
     assert brand == "northwind" and kind == "guideline"
     assert "headline inside the logo's clear space" in query
     assert hits[0][1] == "book.md" and hits[0][3] == "Logo"
+
+
+@pytest.mark.slow
+def test_the_apps_generate_regenerate_and_relayout_check_claims_against_the_knowledge(sd15_dir, tmp_path):
+    """The Design tab's session is made for a tenant: its claims are checked against that tenant's knowledge."""
+    from adgen import ui_session
+    from adgen.knowledge import KnowledgeBase
+    from adgen.settings import examples_dir
+    from adgen.spec import load_product
+
+    (tmp_path / "proof.md").write_text(EVIDENCE, encoding="utf-8")
+    KnowledgeBase("local", "northwind").add([tmp_path / "proof.md"], "claim-evidence")
+    product = load_product(examples_dir() / "products" / "northwind-cold-brew.yaml").model_copy(
+        update={"features": ("Steeped for 18 hours",), "claims": (), "subhead": None})
+    requests = ui_session.plan_requests(product, "northwind", ["iab-320x50"], 1, 0, str(sd15_dir), 1, cutout=False)
+
+    def claim_statuses(session):
+        return {f.measured["claim"]: f.status for result in session.assets.values()
+                for f in result.report.findings if f.rule == "copy.claim-substantiated"}
+
+    session = ui_session.generate_all(requests, lambda *_: None, tenant="local")
+    assert claim_statuses(session) == {"Steeped for 18 hours": "pass"}
+    ui_session.regenerate(session, next(iter(session.assets)), 5)
+    assert claim_statuses(session) == {"Steeped for 18 hours": "pass"}
+    ui_session.relayout_all(session, product.model_copy(update={"features": ("Clinically proven to boost energy",)}))
+    assert claim_statuses(session) == {"Clinically proven to boost energy": "fail"}
+    other = ui_session.generate_all(requests, lambda *_: None, tenant="rival")  # no knowledge base: skipped
+    assert [f.status for r in other.assets.values() for f in r.report.findings
+            if f.rule == "copy.claim-substantiated"] == ["skip"]
