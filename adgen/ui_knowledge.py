@@ -141,7 +141,7 @@ def kb_guides(brand: str, findings, request: gr.Request = None):
     if kb is None:
         return []
     wanted = [(rule, status, message) for rule, status, message in rows
-              if rule == CLAIM_RULE or status.split()[-1] in ("fail", "warn")]
+              if rule == CLAIM_RULE or status.split()[-1:] in (["fail"], ["warn"])]
     guides = []
     for rule, status, message in wanted:
         hit = next(iter(kb.search(_finding_query(rule, message), k=1, kind=_kind_for(rule))), None)
