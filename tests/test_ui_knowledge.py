@@ -150,3 +150,63 @@ def test_the_apps_generate_regenerate_and_relayout_check_claims_against_the_know
     other = ui_session.generate_all(requests, lambda *_: None, tenant="rival")  # no knowledge base: skipped
     assert [f.status for r in other.assets.values() for f in r.report.findings
             if f.rule == "copy.claim-substantiated"] == ["skip"]
+
+
+@pytest.mark.slow
+def test_browser_upload_search_and_a_checked_findings_passage_opens_the_search(tmp_path):
+    """Headless Chromium (Debian's, through playwright) against the local app: upload a brand book in the
+    Knowledge tab, search it, then check an image and select a finding's passage: the Knowledge tab opens on it."""
+    from pathlib import Path
+
+    from api_helpers import free_port
+    from conftest import EXAMPLES
+
+    chromium_path = Path("/usr/bin/chromium")
+    if not chromium_path.is_file():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    from adgen.ui import build_ui, launch_ui
+
+    (tmp_path / "book.md").write_text(BOOK, encoding="utf-8")
+    blocks = build_ui()
+    _, url, _ = launch_ui(blocks, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(chromium_path), args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.goto(url)
+            page.get_by_role("tab", name="Knowledge").click()
+            page.locator("#kb-files input[type=file]").set_input_files(str(tmp_path / "book.md"))
+            page.locator("#kb-files").get_by_text("book.md").wait_for(timeout=120_000)
+            page.locator("#kb-add").click()
+            page.locator("#kb-added").get_by_text("2 passage(s) embedded").wait_for(timeout=120_000)
+            page.locator("#kb-query textarea, #kb-query input").first.fill("where does the logo go")
+            page.locator("#kb-search").click()
+            _wait_for_text(page, "kb-hits", "Keep the logo in the top left corner", timeout_ms=60_000)
+
+            page.get_by_role("tab", name="Check").click()
+            page.locator("#check-image input[type=file]").set_input_files(str(EXAMPLES / "images" / "cold-brew-bag.png"))
+            page.locator("#check-image").get_by_text("cold-brew-bag.png").wait_for(timeout=120_000)
+            page.locator("#check-button").click()
+            _wait_for_text(page, "check-guides", "book.md", timeout_ms=300_000)  # a failing finding's passage
+            page.locator("#check-guides").get_by_test_id("cell-0-3").click()
+            knowledge = page.get_by_role("tab", name="Knowledge")
+            page.wait_for_function("() => [...document.querySelectorAll('button[role=tab]')].some("
+                                   "b => b.textContent.trim() === 'Knowledge' && b.getAttribute('aria-selected') === 'true')",
+                                   timeout=60_000)
+            assert knowledge.get_attribute("aria-selected") == "true"
+            query = page.locator("#kb-query textarea, #kb-query input").first
+            page.wait_for_function("(el) => el.value.length > 0", arg=query.element_handle(), timeout=60_000)
+            assert query.input_value() != "where does the logo go"  # the finding's search, not the earlier one
+            _wait_for_text(page, "kb-hits", "book.md", timeout_ms=60_000)
+            browser.close()
+    finally:
+        blocks.close()
+
+
+def _wait_for_text(page, elem_id: str, text: str, *, timeout_ms: int) -> None:
+    """Until the component's visible text contains `text` (a Dataframe also renders hidden copies of its cells)."""
+    page.wait_for_function("([id, text]) => (document.getElementById(id)?.innerText || '').includes(text)",
+                           arg=[elem_id, text], timeout=timeout_ms)
