@@ -2,16 +2,16 @@
 
 SQLite (adgen.knowledge) holds the passages and their float32 vectors and is the only source of
 truth. Search reads an index made from it: one faiss IndexScalarQuantizer(QT_fp16) per embedding
-model and passage kind, mapped to the SQLite row ids. Every vector is scored (no approximate
+model and passage kind, mapped to the SQLite row ids (IndexIDMap). Every vector is scored (no approximate
 neighbours: a claim's evidence must not be missed), at half the memory of float32 and with
 faiss's SIMD kernels. Measured at 1 M passages (bench/knowledge.py, docs/knowledge.md): numpy
 over the float32 rows no longer held (a re-read of every row per query beyond the in-memory
-cap; 1.5 GB resident when kept); this index answers in about 150 ms from 0.75 GB.
+cap; 1.5 GB resident when kept); this index answers in under 200 ms from 0.75 GB.
 
 The index file is named after the SQLite file's write count ("generation") and instance, so it
 is rebuilt — streamed from SQLite in chunks — on the first search after a write, by whichever
-process searches first (written to a temporary name, then renamed), and kept in memory per
-process while no write happens.
+process searches first (written to a temporary name, then renamed); another process memory-maps
+that file rather than reading every row. Each process keeps its index while no write happens.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def _load_or_build(db, sqlite_path: Path, embedder: str, kind: str, version: str
     path = folder / f"{prefix}{version}.faiss"
     if path.is_file():
         try:
-            return faiss.read_index(str(path))
+            # Mapped, not read: the vectors stay in the page cache, shared by every process that searches.
+            return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError:  # a torn or foreign file: made again below
             pass
     index = _build(db, embedder, kind)
@@ -99,7 +100,7 @@ def _build(db, embedder: str, kind: str):
         ids = np.fromiter((r[0] for r in chunk), dtype=np.int64, count=len(chunk))
         vectors = np.frombuffer(b"".join(r[1] for r in chunk), dtype=np.float32).reshape(len(chunk), -1)
         if index is None:
-            index = faiss.IndexIDMap2(faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
+            index = faiss.IndexIDMap(faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16,
                                                                  faiss.METRIC_INNER_PRODUCT))
         index.add_with_ids(np.ascontiguousarray(vectors), ids)
     return index
