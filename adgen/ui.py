@@ -131,9 +131,9 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
         with gr.Tab("Check", id="check"):
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
             check_guides = ui_knowledge.guides_table("check-guides")
-        with gr.Tab(ui_knowledge.TAB_LABEL, id="knowledge"):
-            ui_knowledge.build_knowledge_tab(brand_ids, [(brand, findings, design_guides),
-                                                         (check_inputs[1], check_outputs[3], check_guides)])
+        with gr.Tab(ui_knowledge.TAB_LABEL, id="knowledge") as knowledge_tab:
+            ui_knowledge.build_knowledge_tab(brand_ids, knowledge_tab, [(brand, findings, design_guides),
+                                                                        (check_inputs[1], check_outputs[3], check_guides)])
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,

@@ -41,8 +41,8 @@ def guides_table(elem_id: str) -> gr.Dataframe:
                         max_height=320, elem_id=elem_id)
 
 
-def build_knowledge_tab(brand_ids: list[str], links: list[tuple]) -> None:
-    """The tab's contents (call inside `with gr.Tab(TAB_LABEL, id="knowledge"):`); links: (brand input, findings table, guides table) per tab."""
+def build_knowledge_tab(brand_ids: list[str], tab: gr.Tab, links: list[tuple]) -> None:
+    """The contents of `tab` (call inside `with tab:`); links: (brand input, findings table, guides table) per tab."""
     first = _default(brand_ids)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=360):
@@ -70,6 +70,7 @@ def build_knowledge_tab(brand_ids: list[str], links: list[tuple]) -> None:
     add_button.click(kb_add, [brand, files, kind], [added, *listing], api_name="kb_add")
     remove_button.click(kb_remove, [brand, source], [added, *listing], api_name="kb_remove")
     brand.change(kb_list, brand, listing, api_name="kb_list")
+    tab.select(kb_list, brand, listing, api_visibility="private")  # opening the tab lists the brand's files
     search_button.click(kb_search, [brand, query, search_kind], hits, api_name="kb_search")
     query.submit(kb_search, [brand, query, search_kind], hits, api_visibility="private")
     for index, (finding_brand, findings, guides) in enumerate(links):

@@ -162,8 +162,9 @@ def query_latency(chunks: int, queries: int = 20) -> dict:
         reopen_ms = _ms(lambda: kb.nearest(vector, "18-hour steep"))
         embed_ms, store_ms = [], []
         for q in range(queries):
-            embed_ms.append(_ms(lambda: embed([f"claim number {q}"], is_query=True)))
-            store_ms.append(_ms(lambda: kb.nearest(vector, f"claim number {q}", k=5)))
+            claim = f"claim number {q}"
+            embed_ms.append(_ms(lambda claim=claim: embed([claim], is_query=True)))
+            store_ms.append(_ms(lambda claim=claim: kb.nearest(vector, claim, k=5)))
         index_mb = sum(f.stat().st_size for f in kb.path.parent.glob("*.index/*.faiss")) / 2**20
         result = {"chunks": chunks, "store_ms_first_build": round(build_ms, 1), "store_ms_reopen": round(reopen_ms, 1),
                   "store_ms_median": round(float(np.median(store_ms)), 2), "store_ms_max": round(max(store_ms), 2),

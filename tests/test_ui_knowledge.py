@@ -166,9 +166,12 @@ def test_browser_upload_search_and_a_checked_findings_passage_opens_the_search(t
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
+    from adgen.knowledge import KnowledgeBase
     from adgen.ui import build_ui, launch_ui
 
     (tmp_path / "book.md").write_text(BOOK, encoding="utf-8")
+    (tmp_path / "already.md").write_text(EVIDENCE, encoding="utf-8")
+    KnowledgeBase("local", "northwind").add([tmp_path / "already.md"], "claim-evidence")
     blocks = build_ui()
     _, url, _ = launch_ui(blocks, port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
@@ -178,6 +181,7 @@ def test_browser_upload_search_and_a_checked_findings_passage_opens_the_search(t
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(url)
             page.get_by_role("tab", name="Knowledge").click()
+            _wait_for_text(page, "kb-sources", "already.md", timeout_ms=60_000)  # opening the tab lists the files
             page.locator("#kb-files input[type=file]").set_input_files(str(tmp_path / "book.md"))
             page.locator("#kb-files").get_by_text("book.md").wait_for(timeout=120_000)
             page.locator("#kb-add").click()
