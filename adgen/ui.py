@@ -42,7 +42,7 @@ class ServedPolicy:
 
     models: tuple[str, ...]
     brands_of: Callable[[str], tuple[str, ...]]
-    tenant_of: Callable[[str], str] | None = None  # whose knowledge base a user sees (None: the key's own)
+    tenant_of: Callable[[str], str | None] | None = None  # whose knowledge base a user sees (None: the key's own)
 
 
 DEFAULT_FORMATS = ("ig-square", "iab-300x250")
@@ -132,8 +132,8 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
             check_guides = ui_knowledge.guides_table("check-guides")
         with gr.Tab(ui_knowledge.TAB_LABEL, id="knowledge") as knowledge_tab:
-            ui_knowledge.build_knowledge_tab(brand_ids, knowledge_tab, [(brand, findings, design_guides),
-                                                                        (check_inputs[1], check_outputs[3], check_guides)])
+            ui_knowledge.build_knowledge_tab(brand_ids, knowledge_tab, [
+                (brand, findings, design_guides), (check_inputs[1], check_outputs[3], check_guides)])
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,
@@ -237,7 +237,10 @@ def tenant_for(request) -> str:
     user = getattr(request, "username", None)
     if not user:
         raise gr.Error("Log in with an API key.", title="Not logged in")
-    return policy.tenant_of(user) if policy.tenant_of else f"key-{user}"
+    tenant = policy.tenant_of(user) if policy.tenant_of else f"key-{user}"
+    if not tenant:
+        raise gr.Error("This API key is no longer valid.", title="Not logged in")
+    return tenant
 
 
 def _policy(request) -> ServedPolicy | None:

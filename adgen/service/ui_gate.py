@@ -91,14 +91,12 @@ class UiSessions:
         key = get_key(key_id, db=self.service.db)
         return key.brands if key is not None and key.revoked_at is None else ()
 
-    def tenant_of(self, key_id: str) -> str:
-        """The key's tenant: whose knowledge base the app shows it (a revoked key gets none of them)."""
+    def tenant_of(self, key_id: str) -> str | None:
+        """The key's tenant: whose knowledge base the app shows it; None for a revoked key (it gets none)."""
         from adgen.apikeys import get_key
 
         key = get_key(key_id, db=self.service.db)
-        if key is None or key.revoked_at is not None:
-            raise PermissionError("the API key was revoked")
-        return key.tenant
+        return key.tenant if key is not None and key.revoked_at is None else None
 
 
 class UiGate:
