@@ -8,6 +8,7 @@ raises an AdgenError naming the file: it is found before anything is stored.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -20,6 +21,9 @@ SUFFIXES = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".html": 
             ".txt": "text", ".text": "text"}
 MAX_FILE_BYTES = 20 * 2**20
 PASSAGE_CHARS = 600  # longest passage: a paragraph or list item; longer ones are cut between sentences
+# PDF headings (no tags in most PDFs): a line of at most PDF_HEADING_CHARS set PDF_HEADING_SCALE x the body
+# size or more; a baseline gap over PDF_PARAGRAPH_GAP body sizes starts a new paragraph.
+PDF_HEADING_CHARS, PDF_HEADING_SCALE, PDF_PARAGRAPH_GAP = 120, 1.15, 1.9
 
 
 @dataclass(frozen=True)
@@ -59,15 +63,85 @@ def _pdf(data: bytes, name: str) -> list[tuple[int | None, str | None, str]]:
     try:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
-        pages = [] if encrypted else [(number, None, page.extract_text() or "")
-                                      for number, page in enumerate(reader.pages, start=1)]
+        pages = [] if encrypted else [_pdf_lines(page) for page in reader.pages]
     except Exception as exc:  # noqa: BLE001 - a hostile or broken PDF raises many kinds of error inside pypdf
         raise InputError(f"not a readable PDF ({type(exc).__name__})", file=name) from None
     if encrypted:
         raise InputError("the PDF is encrypted; remove the password and add it again", file=name)
-    if not any(text.strip() for _, _, text in pages):
+    if not any(line.text for lines in pages for line in lines):
         raise InputError("the PDF has no text layer (a scan?); run OCR on it first", file=name)
-    return pages
+    return _pdf_sections(pages)
+
+
+@dataclass
+class _PdfLine:
+    text: str
+    size: float   # the largest font size on the line, pt as drawn (Tf size x text and user-space scale)
+    bold: bool    # every run on the line is in a bold font
+    y: float      # baseline, pt from the page's bottom
+
+
+def _pdf_lines(page) -> list[_PdfLine]:
+    """A page's text lines with their font size and weight, from pypdf's text visitor (no layout guessing)."""
+    lines: list[_PdfLine] = []
+    current: list[tuple[str, float, bool, float]] = []
+
+    def close():
+        text = " ".join("".join(run[0] for run in current).split())
+        if text:
+            lines.append(_PdfLine(text, max(run[1] for run in current), all(run[2] for run in current), current[0][3]))
+        current.clear()
+
+    def visit(text, cm, tm, font, size):
+        for index, piece in enumerate(text.split("\n")):
+            if index:
+                close()
+            if piece.strip():
+                scale = math.hypot(tm[2], tm[3]) * (math.hypot(cm[2], cm[3]) or 1.0)
+                base = str((font or {}).get("/BaseFont", ""))
+                bold = any(word in base.lower() for word in ("bold", "black", "heavy", "semibold"))
+                current.append((piece, round(float(size) * (scale or 1.0), 1), bold, tm[5] * (cm[3] or 1.0) + cm[5]))
+            elif piece and current:
+                current.append((piece, current[-1][1], current[-1][2], current[-1][3]))
+
+    page.extract_text(visitor_text=visit)
+    close()
+    return lines
+
+
+def _pdf_sections(pages: list[list[_PdfLine]]) -> list[tuple[int | None, str | None, str]]:
+    """(page, heading, text) sections: a heading is a short line set larger than the body text, or bold when the
+    body is not; a section also ends at a page break (each passage keeps its page) and carries its heading on.
+    A gap above a line wider than PDF_PARAGRAPH_GAP body lines starts a paragraph (a passage of its own)."""
+    from collections import Counter
+
+    sizes = Counter()
+    for line in (line for lines in pages for line in lines):
+        sizes[(line.size, line.bold)] += len(line.text)
+    body_size, body_bold = sizes.most_common(1)[0][0]
+
+    def is_heading(line: _PdfLine) -> bool:
+        if len(line.text) > PDF_HEADING_CHARS or line.text[-1] in ".,;:。、，；":
+            return False
+        return line.size >= body_size * PDF_HEADING_SCALE or (line.bold and not body_bold and line.size >= body_size)
+
+    sections, heading = [], None
+    for number, lines in enumerate(pages, start=1):
+        text, previous, title = [], None, []
+        for line in lines:
+            if is_heading(line):
+                if text:
+                    sections.append((number, heading, "\n".join(text)))
+                    text = []
+                title = [*title, line.text] if previous is not None and is_heading(previous) else [line.text]
+                heading, previous = " ".join(title), line
+                continue
+            gap = previous.y - line.y if previous is not None else 0
+            text.append(("\n" if gap > body_size * PDF_PARAGRAPH_GAP and text else "") + line.text)
+            previous = line
+        if text:
+            sections.append((number, heading, "\n".join(text)))
+    return sections
 
 
 def _markdown(data: bytes, name: str) -> list[tuple[int | None, str | None, str]]:

@@ -1,10 +1,11 @@
 """Brand knowledge base: guideline, claim-evidence and copy-history passages, embedded and searched.
 
 One SQLite file per tenant and brand, $ADGEN_HOME/kb/<tenant>/<brand>.sqlite (the CLI's tenant
-is "local"). Vectors are float32 blobs in the same rows and search is numpy brute force over
-them, the matrix kept in memory until the file is written: the standard library's sqlite3 here
-cannot load extensions (sqlite-vec), and at 10 k passages a matrix product answers in
-milliseconds (bench/knowledge.py, docs/knowledge.md).
+is "local"). Vectors are float32 blobs in the same rows (the standard library's sqlite3 here
+cannot load extensions such as sqlite-vec); search scans a faiss index of them kept beside the
+file (adgen.kb_index: every vector scored, half precision), then scores the best candidates
+exactly from their float32 blobs. Chosen by measurement at 10 k, 100 k and 1 M passages
+(bench/knowledge.py, docs/knowledge.md).
 A passage's score blends the dense cosine with a character-bigram overlap (adgen.kb_embed).
 """
 
@@ -36,10 +37,6 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS passages (
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
 _BUMP = ("INSERT INTO meta (key, value) VALUES ('generation', 1) "
          "ON CONFLICT (key) DO UPDATE SET value = value + 1")
-# Vectors kept in memory between searches, per file, model and kind, while the file's generation
-# holds: reading the rows is nearly all of a search's cost. Larger stores are read each time.
-CACHE_MAX_ROWS, CACHE_MAX_ENTRIES = 200_000, 32
-_MATRICES: dict[tuple, tuple] = {}
 
 
 @dataclass(frozen=True)
@@ -157,40 +154,21 @@ class KnowledgeBase:
         return self.nearest(_query_vector(query, self.embedder), query, k=k, kind=kind)
 
     def nearest(self, vector: np.ndarray, query: str, *, k: int = 5, kind: str | None = None) -> list[Hit]:
-        """search() after the query is embedded: brute force over the stored vectors, the best reranked."""
-        with closing(self._connect()) as db:
-            ids, matrix = self._vectors(db, kind)
-            if not len(ids):
-                return []
-            dense = matrix @ vector
-            top = np.argpartition(-dense, min(len(dense), max(k, RERANK)) - 1)[:max(k, RERANK)]
-            chosen = {int(ids[i]): float(dense[i]) for i in top}
-            marks = ",".join("?" * len(chosen))
-            found = {r[0]: Passage(*r[1:]) for r in db.execute(
-                f"SELECT id, source, kind, page, heading, text, hash FROM passages WHERE id IN ({marks})",  # noqa: S608
-                list(chosen))}
-        hits = [Hit(found[i], float(blend(d, lexical_score(query, found[i].text)))) for i, d in chosen.items()]
-        return sorted(hits, key=lambda h: -h.score)[:k]
+        """search() after the query is embedded: the index's best candidates, scored exactly and reranked."""
+        from adgen import kb_index
 
-    def _vectors(self, db: sqlite3.Connection, kind: str | None) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, unit vectors) of the passages of one kind (None: all), from memory while nothing was written."""
-        # The version is read before the rows: rows newer than it are only ever reloaded, never missed.
-        version = tuple(db.execute("SELECT key, value FROM meta ORDER BY key").fetchall())
-        key = (str(self.path), self.embedder, kind)
-        cached = _MATRICES.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
-        where, args = ("WHERE embedder = ?", [self.embedder]) if kind is None else \
-            ("WHERE embedder = ? AND kind = ?", [self.embedder, kind])
-        rows = db.execute(f"SELECT id, vector FROM passages {where}", args).fetchall()  # noqa: S608 - fixed text
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join([r[1] for r in rows]), dtype=np.float32).reshape(len(rows), -1) \
-            if rows else np.zeros((0, 0), dtype=np.float32)
-        if len(rows) <= CACHE_MAX_ROWS:
-            while len(_MATRICES) >= CACHE_MAX_ENTRIES:
-                _MATRICES.pop(next(iter(_MATRICES)), None)
-            _MATRICES[key] = (version, ids, matrix)
-        return ids, matrix
+        with closing(self._connect()) as db:
+            candidates = kb_index.scores(db, self.path, self.embedder, KINDS if kind is None else (kind,), vector,
+                                         max(k, RERANK))
+            if not candidates:
+                return []
+            marks = ",".join("?" * len(candidates))
+            rows = db.execute(f"SELECT id, source, kind, page, heading, text, hash, vector FROM passages "  # noqa: S608
+                              f"WHERE id IN ({marks})", [i for i, _ in candidates]).fetchall()
+        # The float32 vectors give the exact cosine the thresholds were chosen with (the index holds float16).
+        hits = [Hit(Passage(*row[1:7]), float(blend(float(np.frombuffer(row[7], dtype=np.float32) @ vector),
+                                                    lexical_score(query, row[5])))) for row in rows]
+        return sorted(hits, key=lambda h: -h.score)[:k]
 
     def insert_raw(self, rows: list[tuple]) -> None:
         """(source, kind, page, heading, text, hash, vector) rows as they are: for benchmarks of the store."""

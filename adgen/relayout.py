@@ -17,8 +17,10 @@ from adgen.request import AssetRequest, derive_seed
 from adgen.spec import ProductSpec
 
 
-def relayout(result: AssetResult, product: ProductSpec, out_dir: Path | None) -> AssetResult:
-    """Compose, check and (when out_dir is given) export result's plate with product's copy."""
+def relayout(result: AssetResult, product: ProductSpec, out_dir: Path | None, *,
+             tenant: str | None = None) -> AssetResult:
+    """Compose, check and (when out_dir is given) export result's plate with product's copy.
+    tenant: whose brand knowledge base backs the edited claims (see pipeline.run)."""
     resolved = replace(result.request, product=product)
     _require_same_plate(result, resolved)
     request = AssetRequest(product=product, brand=resolved.brand.id, format=resolved.format.id,
@@ -26,7 +28,7 @@ def relayout(result: AssetResult, product: ProductSpec, out_dir: Path | None) ->
                            steps=resolved.steps, guidance=resolved.guidance, file_type=resolved.file_type,
                            use_adapter=resolved.adapter_path is not None, cutout=resolved.cutout)
     # The same run() as every entry point, from step 4 on: the plate is already made.
-    return run(request, out_dir, brand=resolved.brand, plate=result.composition.plate)
+    return run(request, out_dir, brand=resolved.brand, plate=result.composition.plate, tenant=tenant)
 
 
 def _require_same_plate(result: AssetResult, resolved) -> None:

@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402  (after the telemetry switch)
 
-from adgen import ui_render, ui_review, ui_session  # noqa: E402
+from adgen import ui_knowledge, ui_render, ui_review, ui_session  # noqa: E402
 from adgen.brand import list_brand_ids, load_brand  # noqa: E402
 from adgen.errors import AdgenError, InputError  # noqa: E402
 from adgen.formats import all_formats  # noqa: E402
@@ -44,6 +44,7 @@ class ServedPolicy:
     brands_of: Callable[[str], tuple[str, ...]]
     db: Path | None = None                                # the service's store (the Review tab's queue)
     after_decision: Callable[[], None] | None = None      # sends the asset.reviewed callbacks a decision queued
+    tenant_of: Callable[[str], str | None] | None = None  # whose knowledge base a user sees (None: the key's own)
 
 
 DEFAULT_FORMATS = ("ig-square", "iab-300x250")
@@ -125,12 +126,17 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None, revie
                         findings = gr.Dataframe(headers=FINDINGS_HEADERS, label="Findings", interactive=False,
                                                 wrap=True, max_height=420, elem_id="findings",
                                                 column_widths=ui_render.FINDING_COLUMN_WIDTHS)
+                        design_guides = ui_knowledge.guides_table("design-guides")
                         with gr.Accordion("Report (JSON)", open=False):
                             report_json = gr.JSON()
                     with gr.Accordion("Run summary (JSON)", open=False):
                         summary_json = gr.JSON(label="Run summary")
         with gr.Tab("Check", id="check"):
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
+            check_guides = ui_knowledge.guides_table("check-guides")
+        with gr.Tab(ui_knowledge.TAB_LABEL, id="knowledge") as knowledge_tab:
+            ui_knowledge.build_knowledge_tab(brand_ids, knowledge_tab, [
+                (brand, findings, design_guides), (check_inputs[1], check_outputs[3], check_guides)])
         ui_review.build_review_tab(blocks, brand_ids, reviewer)
 
         field_inputs = list(product_fields.values())
@@ -225,6 +231,22 @@ def _authorize(request, *, brand: str | None = None, model: str | None = None, f
             raise gr.Error("Files must be uploaded through the form.", title="Check the file fields")
 
 
+def tenant_for(request) -> str:
+    """Whose knowledge base this user reads and writes: "local" in the local app (as the CLI), else the key's tenant."""
+    from adgen.knowledge import LOCAL_TENANT
+
+    policy = _policy(request)
+    if policy is None:
+        return LOCAL_TENANT
+    user = getattr(request, "username", None)
+    if not user:
+        raise gr.Error("Log in with an API key.", title="Not logged in")
+    tenant = policy.tenant_of(user) if policy.tenant_of else f"key-{user}"
+    if not tenant:
+        raise gr.Error("This API key is no longer valid.", title="Not logged in")
+    return tenant
+
+
 def _policy(request) -> ServedPolicy | None:
     """The ServedPolicy of the app this request reached (None for the local app or a direct call)."""
     starlette_request = getattr(request, "request", None) if request is not None else None
@@ -265,7 +287,8 @@ def _generate(*values):
                                         (model or "").strip() or None, int(steps) if steps else None,
                                         cutout=cutout is not False)
     session = ui_session.generate_all(
-        requests, lambda done, total, label: progress((done, total), desc=f"generating {label}", unit="assets"))
+        requests, lambda done, total, label: progress((done, total), desc=f"generating {label}", unit="assets"),
+        tenant=tenant_for(request))
     bundle = ui_session.write_bundle(session)
     return session, None, ui_session.summary(session), str(bundle)
 

@@ -29,6 +29,7 @@ class DesignSession:
     """The assets of the latest Generate, by (format, variant), in the order they were made."""
 
     out_dir: Path
+    tenant: str | None = None  # whose knowledge base backs copy.claim-substantiated (None skips it)
     assets: dict[AssetKey, AssetResult] = field(default_factory=dict)
     seconds: dict[AssetKey, float] = field(default_factory=dict)
 
@@ -100,16 +101,19 @@ def plan_requests(product: ProductSpec, brand: str, format_ids: list[str], varia
             for format_id in format_ids for variant in range(1, variants + 1)]
 
 
-def generate_all(requests: list[AssetRequest], progress: Callable[[int, int, str], None]) -> DesignSession:
-    """run() each request into a fresh output folder; progress(done, total, label) before each."""
+def generate_all(requests: list[AssetRequest], progress: Callable[[int, int, str], None], *,
+                 tenant: str | None = None) -> DesignSession:
+    """run() each request into a fresh output folder; progress(done, total, label) before each.
+    tenant: whose brand knowledge base the claims are checked against (adgen.ui.tenant_for)."""
     from adgen.brand import load_brand
 
-    session = DesignSession(out_dir=Path(tempfile.mkdtemp(prefix="adgen-ui-")))
+    session = DesignSession(out_dir=Path(tempfile.mkdtemp(prefix="adgen-ui-")), tenant=tenant)
     kits = {}
     for index, request in enumerate(requests):
         progress(index, len(requests), f"{request.format} v{request.variant}")
         kit = kits.setdefault(request.brand, load_brand(request.brand))
-        _keep(session, (request.format, request.variant), lambda: run(request, session.out_dir, brand=kit))
+        _keep(session, (request.format, request.variant), lambda: run(request, session.out_dir, brand=kit,
+                                                                        tenant=session.tenant))
     progress(len(requests), len(requests), "done")
     return session
 
@@ -120,7 +124,7 @@ def regenerate(session: DesignSession, key: AssetKey, seed: int) -> AssetResult:
     request = AssetRequest(product=old.product, brand=old.brand.id, format=old.format.id, variant=old.variant,
                            seed=seed, model=old.model, steps=old.steps, guidance=old.guidance,
                            file_type=old.file_type, use_adapter=old.adapter_path is not None, cutout=old.cutout)
-    return _keep(session, key, lambda: run(request, session.out_dir, brand=old.brand))
+    return _keep(session, key, lambda: run(request, session.out_dir, brand=old.brand, tenant=session.tenant))
 
 
 def relayout_all(session: DesignSession, product: ProductSpec) -> None:
@@ -131,7 +135,8 @@ def relayout_all(session: DesignSession, product: ProductSpec) -> None:
         raise InputError("the sku names the assets; generate again for another product", field="sku",
                          value=product.sku)
     for key, result in list(session.assets.items()):
-        _keep(session, key, lambda result=result: relayout(result, product, session.out_dir))
+        _keep(session, key, lambda result=result: relayout(result, product, session.out_dir,
+                                                                        tenant=session.tenant))
 
 
 def write_bundle(session: DesignSession) -> Path:

@@ -39,7 +39,7 @@ def mount_ui(app: FastAPI, service: Service) -> None:
 
     sessions = UiSessions(service)
     models = (service.settings.model or ui.DEFAULT_MODEL,)
-    policy = ui.ServedPolicy(models=models, brands_of=sessions.brands_of, db=service.db,
+    policy = ui.ServedPolicy(models=models, brands_of=sessions.brands_of, tenant_of=sessions.tenant_of, db=service.db,
                              after_decision=service.send_review_callbacks)
     blocks = ui.build_ui(service.settings.model, served=policy)
     blocks.queue(default_concurrency_limit=1, max_size=UI_QUEUE_SIZE)
@@ -91,6 +91,13 @@ class UiSessions:
 
         key = get_key(key_id, db=self.service.db)
         return key.brands if key is not None and key.revoked_at is None else ()
+
+    def tenant_of(self, key_id: str) -> str | None:
+        """The key's tenant: whose knowledge base the app shows it; None for a revoked key (it gets none)."""
+        from adgen.apikeys import get_key
+
+        key = get_key(key_id, db=self.service.db)
+        return key.tenant if key is not None and key.revoked_at is None else None
 
 
 class UiGate:
