@@ -15,6 +15,7 @@ from rich.table import Table
 from adgen.commands import apikeys, init, kb, keys, review, rules
 from adgen.commands.batch import batch_command
 from adgen.commands.listing import JSON_OPTION, show
+from adgen.commands.pack import pack_command
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
 from adgen.commands.ui import ui as ui_command
@@ -109,6 +110,7 @@ def check_command(
 
 
 app.command("batch")(batch_command)
+app.command("pack")(pack_command)
 app.command("serve")(serve)
 app.command("ui")(ui_command)
 

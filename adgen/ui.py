@@ -426,6 +426,8 @@ def _field_input(name: str, value):
     if kind == "lines":
         return gr.Textbox(value or "", label=f"{label} (one per line)", info=info, lines=3,
                           elem_id=f"field-{name}")
+    if kind == "yaml":
+        return gr.Textbox(value or "", label=f"{label} (YAML)", info=info, lines=4, elem_id=f"field-{name}")
     return gr.Textbox(value or "", label=label, info=info, elem_id=f"field-{name}")
 
 

@@ -36,6 +36,7 @@ MINIMAL = {
     "demo": "test_cli.py::test_demo_makes_every_planned_asset_with_one_manifest_and_the_evidence",
     "check": "test_check_needs_only_image_brand_and_format",
     "batch": "test_batch_needs_only_the_catalogue_and_out",
+    "pack": "test_pack.py::test_pack_needs_only_brand_product_and_a_dieline",
     "serve": "test_serve_needs_no_option",
     "ui": "test_ui_needs_no_option",
     "plate": "test_plate_needs_only_prompt_and_out",
