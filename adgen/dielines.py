@@ -18,6 +18,7 @@ from adgen.errors import InputError, NotFoundError
 Point = tuple[float, float]
 BOX_PATTERN = re.compile(r"^(?P<style>[a-z]+):(?P<dims>\d+(\.\d+)?(x\d+(\.\d+)?){1,2})$")
 MAX_FLAT_MM = 1600.0  # a B1 sheet's long side (1000 mm) with room: larger is a typo, not a carton
+MAX_FLAT_AREA_MM2 = 1000.0 * 707.0  # a B1 sheet: the most one flat takes (at 300 ppi, ~97 Mpx)
 MIN_PANEL_MM = 10.0
 DEFAULT_BLEED_MM = 3.0
 DEFAULT_SAFE_MM = 3.0
@@ -218,11 +219,24 @@ def _r(point: Point) -> Point:
 def _from_svg(path: Path) -> Dieline:
     import svgelements as svg
 
+    head = path.read_bytes()[:1_000_000].lower()
+    if b"<!doctype" in head or b"<!entity" in head:  # entity expansion and external entities: a dieline needs neither
+        raise InputError("an SVG dieline may not declare a DOCTYPE or entities", file=str(path), field="dieline")
     try:
         document = svg.SVG.parse(str(path), ppi=svg.DEFAULT_PPI)
     except Exception as exc:  # svgelements raises many types for a broken file
         raise InputError(f"not a readable SVG: {exc}", file=str(path), field="dieline") from None
     mm = svg.Length("1mm").value(ppi=svg.DEFAULT_PPI)  # user units per mm at the document's scale
+    try:
+        return _read_layers(document, mm, path)
+    except (ArithmeticError, AttributeError, TypeError, ValueError, IndexError) as exc:  # odd geometry in a valid XML
+        raise InputError(f"cannot read the dieline's shapes ({type(exc).__name__}: {exc})", file=str(path),
+                         field="dieline") from None
+
+
+def _read_layers(document, mm: float, path: Path) -> Dieline:
+    import svgelements as svg
+
     lines: dict[str, list[tuple[Point, ...]]] = {"cut": [], "crease": [], "bleed": []}
     panels: list[Panel] = []
     for element, layer in _shapes(document, None):
@@ -326,12 +340,23 @@ def _polylines(path, mm: float) -> list[tuple[Point, ...]]:
 
 def _checked(flat: Dieline) -> Dieline:
     """Refuse a flat no press takes, or panels that overlap (art would be cut or doubled)."""
-    if not 0 < flat.width_mm <= MAX_FLAT_MM or not 0 < flat.height_mm <= MAX_FLAT_MM:
-        raise InputError(f"the flat must be at most {MAX_FLAT_MM:g} mm a side", field="dieline",
-                         value=(flat.width_mm, flat.height_mm))
-    if flat.first("front") is None:
+    if not 0 < flat.width_mm <= MAX_FLAT_MM or not 0 < flat.height_mm <= MAX_FLAT_MM or (
+            flat.width_mm * flat.height_mm > MAX_FLAT_AREA_MM2):
+        raise InputError(f"the flat must be at most {MAX_FLAT_MM:g} mm a side and a B1 sheet in area",
+                         field="dieline", value=(flat.width_mm, flat.height_mm))
+    front = flat.first("front")
+    if front is None:
         raise InputError("the dieline has no front panel (a panel named front...)", field="dieline.panels",
                          value=[p.name for p in flat.panels])
+    if min(front.w, front.h) < MIN_PANEL_MM:
+        raise InputError(f"the front panel must be at least {MIN_PANEL_MM:g} mm a side", field="dieline.panels",
+                         value=(front.w, front.h))
+    for p in flat.panels:
+        top, right, bottom, left = p.safe
+        outside = p.x < -0.5 or p.y < -0.5 or p.x + p.w > flat.width_mm + 0.5 or p.y + p.h > flat.height_mm + 0.5
+        if p.w < 1.0 or p.h < 1.0 or left + right >= p.w or top + bottom >= p.h or outside:
+            raise InputError("a panel must be at least 1 mm, inside the cut, with room inside its safe margins",
+                             field="dieline.panels", value=p.name)
     for i, a in enumerate(flat.panels):
         for b in flat.panels[i + 1:]:
             overlap_w = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)

@@ -335,3 +335,19 @@ def test_the_app_form_round_trips_a_spec_with_a_label_block():
     with pytest.raises(InputError) as caught:
         ui_session.product_from_form({**form, "label": "- just a list"})
     assert caught.value.field == "label"
+
+
+@pytest.mark.parametrize("panels, why", [
+    ('<rect id="front" x="0" y="0" width="5" height="100"/>', "front"),
+    ('<rect id="front" x="0" y="0" width="100" height="100"/><rect id="back" x="90" y="0" width="100" height="100"/>',
+     "overlap"),
+    ('<rect id="front" x="0" y="0" width="100" height="100" data-safe="60"/>', "safe"),
+])
+def test_an_svg_with_unusable_panels_is_refused(panels, why, tmp_path):
+    svg = tmp_path / "bad.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="200mm" height="100mm" viewBox="0 0 200 100">'
+                   '<g id="cut"><path d="M0,0 L200,0 L200,100 L0,100 Z"/></g>'
+                   f'<g id="panels">{panels}</g></svg>', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        dieline(svg)
+    assert caught.value.field == "dieline.panels", why
