@@ -128,6 +128,9 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                         summary_json = gr.JSON(label="Run summary")
         with gr.Tab("Check", id="check"):
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
+        from adgen.ui_packaging import build_packaging_tab
+
+        build_packaging_tab(brand, product_fields, model_box, steps)
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,

@@ -351,3 +351,22 @@ def test_an_svg_with_unusable_panels_is_refused(panels, why, tmp_path):
     with pytest.raises(InputError) as caught:
         dieline(svg)
     assert caught.value.field == "dieline.panels", why
+
+
+@needs_gs
+def test_the_app_packaging_tab_makes_a_pack_from_the_design_form(tmp_path):
+    """The tab's endpoint is public as `pack`; its handler (called as Gradio would) returns the preview and PDF."""
+    from adgen import ui_session
+    from adgen.spec import ProductSpec
+    from adgen.ui import build_ui
+    from adgen.ui_packaging import make_pack_for_form
+
+    blocks = build_ui()
+    assert "/pack" in blocks.get_api_info()["named_endpoints"]
+    form = ui_session.form_from_product(load_product(PRODUCTS / "sakura-matcha.yaml"))
+    values = [form[name] for name in ProductSpec.model_fields]
+    preview, gallery, pdf, notes = make_pack_for_form(
+        "sakura", *values, "", "pouch:120x180", None, 0, 1.0, "", 2, lambda *a, **k: None, None)
+    assert preview.size[0] > 200 and {name for _, name in gallery} == {"front", "back"}
+    assert Path(pdf).read_bytes().startswith(b"%PDF-1.6")
+    assert [p["name"] for p in notes["panels"]] == ["front", "back"]
