@@ -52,10 +52,7 @@ def pack_art(plate: Image.Image, flat: Dieline, resolved: ResolvedRequest, *, ma
     front_panel = flat.first("front")
     front = _compose_front(canvas, front_panel, flat, resolved, ppi)
     canvas.paste(front.image.rotate(-front_panel.rotation, expand=True), _px_box(front_panel, b, ppi)[:2])
-    # 3. the brand's logo on each side panel (its own pixels, as on the front)
-    for side in (p for p in flat.panels if p.role == "side"):
-        _place_logo(canvas, side, resolved, b, ppi)
-    # the glue flap and everything outside the cut (beyond bleed) stay paper white
+    # 3. the glue flap and everything outside the cut (beyond bleed) stay paper white
     canvas = Image.composite(canvas, Image.new("RGB", size, "white"), _ink_mask(flat, size, ppi))
     # 4. back label, then the barcode where it fits (a side panel, else the back's foot)
     # A pack front has no price or button by design: compose's "no slot" notes for them are no news.
@@ -70,12 +67,14 @@ def pack_art(plate: Image.Image, flat: Dieline, resolved: ResolvedRequest, *, ma
         art = back_panel(back, product, resolved.brand, reserve_mm=reserve)
         panels.append(art)
         notes.extend(art.notes)
+    for side in (p for p in flat.panels if p.role == "side" and p is not home):
+        panels.append(PanelArt(side, texts=(_spine(side, resolved, canvas, b, ppi),)))
     if symbols:
         if home is None:
             notes.append("barcode: no side or back panel is large enough for it at this magnification")
         else:
             placed = _place_symbols(home, symbols)
-            texts = _side_text(home, product, placed, resolved) if home is not back else ()
+            texts = _side_text(home, product, resolved, canvas, b, ppi) if home is not back else ()
             art = next((a for a in panels if a.panel is home), None)
             if art is None:
                 panels.append(PanelArt(home, symbols=placed, texts=texts))
@@ -111,22 +110,6 @@ def _compose_front(canvas: Image.Image, panel: Panel, flat: Dieline, resolved: R
                  width_mm=w_mm, height_mm=h_mm, bleed_mm=0.0, safe_mm=max(panel.safe), ppi=ppi)
     front = replace(resolved, format=fmt, template=template_for(fmt, resolved.brand))
     return compose(crop, front)
-
-
-def _place_logo(canvas: Image.Image, panel: Panel, resolved: ResolvedRequest, bleed: float, ppi: int) -> None:
-    """The logo across 70 % of the side's safe width, a fifth of the way down."""
-    x, y, w, h = panel.safe_rect
-    with Image.open(resolved.brand.kit_dir / resolved.brand.logo.file) as logo:
-        logo = logo.convert("RGBA")
-    width = _px(w * 0.7, ppi)
-    height = max(1, round(logo.height * width / logo.width))
-    if height > _px(h * 0.3, ppi):
-        height = _px(h * 0.3, ppi)
-        width = max(1, round(logo.width * height / logo.height))
-    logo = logo.resize((width, height), Image.Resampling.LANCZOS)
-    left = _px(x + bleed + w / 2, ppi) - width // 2
-    top = _px(y + bleed + h * 0.2, ppi)
-    canvas.paste(logo, (left, top), logo)
 
 
 def _ink_mask(flat: Dieline, size: tuple[int, int], ppi: int) -> Image.Image:
@@ -209,7 +192,7 @@ def _place_symbols(panel: Panel, symbols: list[Symbol]) -> tuple[PlacedSymbol, .
     return tuple(placed)
 
 
-def _side_text(panel: Panel, product, placed: tuple[PlacedSymbol, ...], resolved) -> tuple[TextRun, ...]:
+def _side_text(panel: Panel, product, resolved, canvas: Image.Image, bleed: float, ppi: int) -> tuple[TextRun, ...]:
     """The brand name and the net quantity above the barcode on a side panel."""
     from adgen.fonts import FontSpec, font_path, load_font, script_for
     from adgen.pack_label import PT_MM, label_rules
@@ -224,12 +207,37 @@ def _side_text(panel: Panel, product, placed: tuple[PlacedSymbol, ...], resolved
         rules = label_rules(product.locale)
         lines.append(f"{rules.net}{rules.colon}{product.label.net_quantity}")
     runs, cursor = [], y
+    ink = _ink_over(canvas, panel, bleed, ppi)
     for line in lines:
         script = script_for(line, product.locale)
         em = load_font(spec, script, 200).getlength(line) / 200
         size = min(size, w / max(em, 1e-6))  # shrink a long name to the panel's width
         cursor += size * 1.3
         runs.append(TextRun(line, x + w / 2, cursor, size, font_path(spec, script_for(line, product.locale)),
-                            spec.weight, "center"))
+                            spec.weight, "center", ink=ink))
         size = 8 * PT_MM
     return tuple(runs)
+
+
+def _spine(panel: Panel, resolved, canvas: Image.Image, bleed: float, ppi: int) -> TextRun:
+    """The brand name up a side panel, bottom to top, as large as fits, in K or knocked out by the plate."""
+    from adgen.fonts import FontSpec, font_path, load_font, script_for
+
+    x, y, w, h = panel.safe_rect
+    font = resolved.brand.fonts.headline
+    spec = FontSpec(family=font.family, weight=min(font.weight, 700),
+                    file=resolved.brand.kit_dir / font.file if font.file else None)
+    name = resolved.brand.name
+    script = script_for(name, resolved.product.locale)
+    em = load_font(spec, script, 200).getlength(name) / 200
+    size = min(w * 0.45, h * 0.6 / max(em, 1e-6))
+    # Rotated 90 degrees, the glyphs stand to the left of their baseline: a cap height (~0.7 em) wide.
+    return TextRun(name, x + w / 2 + size * 0.35, y + h / 2, size, font_path(spec, script), spec.weight, "center",
+                   rotation=90, ink=_ink_over(canvas, panel, bleed, ppi))
+
+
+def _ink_over(canvas: Image.Image, panel: Panel, bleed: float, ppi: int) -> str:
+    """K on a light plate, paper (knocked out) on a dark one: by the plate's mean luminance over the panel."""
+    region = canvas.crop(_px_box(panel, bleed, ppi)).convert("L")
+    mean = sum(i * n for i, n in enumerate(region.histogram())) / max(1, region.width * region.height)
+    return "k" if mean >= 128 else "paper"

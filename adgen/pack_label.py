@@ -60,7 +60,11 @@ RULE_MM = 0.18  # table rules: 0.5 pt, above the 0.1 mm hairline floor printers 
 
 @dataclass(frozen=True)
 class TextRun:
-    """One line of vector text: baseline at (x, y) mm, size in mm, anchored left|center|right."""
+    """One line of vector text: baseline at (x, y) mm, size in mm, anchored left|center|right.
+
+    rotation 90 runs it bottom-to-top (a carton side's spine); ink "k" is 100 % K, "paper" leaves
+    the text unprinted (knocked out of a dark plate).
+    """
 
     text: str
     x: float
@@ -69,6 +73,8 @@ class TextRun:
     font: Path
     weight: int
     anchor: str = "left"
+    rotation: int = 0
+    ink: str = "k"
 
 
 @dataclass(frozen=True)

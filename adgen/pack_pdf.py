@@ -84,9 +84,16 @@ def _vector_page(art: PackArt, icc: Path, size: tuple[float, float], offset: flo
         for rule in panel.rules:
             page.setLineWidth(rule.width_mm * MM)
             page.line(X(rule.x0), Y(rule.y0), X(rule.x1), Y(rule.y1))
-        page.setFillColor(k)
         for run in panel.texts:
+            page.setFillColor(k if run.ink == "k" else CMYKColor(0, 0, 0, 0))
             _draw_text(page, run, fonts, X(run.x), Y(run.y))
+        if panel.symbols:  # one white ground under all the panel's symbols, their quiet zones inside it
+            from adgen.pack_art import BARCODE_PAD_MM
+
+            left, top, right, bottom = _symbols_box(panel.symbols)
+            page.setFillColor(CMYKColor(0, 0, 0, 0))
+            page.rect(X(left - BARCODE_PAD_MM), Y(bottom + BARCODE_PAD_MM), (right - left + 2 * BARCODE_PAD_MM) * MM,
+                      (bottom - top + 2 * BARCODE_PAD_MM) * MM, stroke=0, fill=1)
         for placed in panel.symbols:
             _draw_symbol(page, placed, fonts, X(placed.x), Y(placed.y), k)
     page.showPage()
@@ -161,27 +168,33 @@ def _static_subset(path: str, weight: int, text: str) -> bytes:
 
 
 def _draw_text(page, run: TextRun, fonts: dict, x: float, y: float) -> None:
+    page.saveState()
+    page.translate(x, y)
+    if run.rotation:
+        page.rotate(run.rotation)  # counter-clockwise in PDF space: 90 reads bottom to top
     page.setFont(fonts[(str(run.font), run.weight)], run.size_mm * MM)
     draw = {"left": page.drawString, "center": page.drawCentredString, "right": page.drawRightString}[run.anchor]
-    draw(x, y, run.text)
+    draw(0, 0, run.text)
+    page.restoreState()
+
+
+def _symbols_box(placed: tuple[PlacedSymbol, ...]) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) in mm of the symbols as placed, quiet zones included."""
+    boxes = []
+    for p in placed:
+        w, h = (p.symbol.width_mm, p.symbol.height_mm) if p.rotation == 0 else (p.symbol.height_mm, p.symbol.width_mm)
+        boxes.append((p.x, p.y, p.x + w, p.y + h))
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def _draw_symbol(page, placed: PlacedSymbol, fonts: dict, x: float, y: float, ink) -> None:
-    """White ground over the quiet zones, then the bars in 100 % K, all vector."""
-    from reportlab.lib.colors import CMYKColor
-
-    from adgen.pack_art import BARCODE_PAD_MM
-
+    """The bars and digits in 100 % K, all vector (on the white ground drawn under them)."""
     symbol = placed.symbol
     page.saveState()
     page.translate(x, y)
     if placed.rotation == 90:  # the symbol's top-left lands at the top-right of its turned box
         page.translate(symbol.height_mm * MM, 0)
         page.rotate(-90)
-    pad = BARCODE_PAD_MM * MM
-    page.setFillColor(CMYKColor(0, 0, 0, 0))
-    page.rect(-pad, -symbol.height_mm * MM - pad, symbol.width_mm * MM + 2 * pad, symbol.height_mm * MM + 2 * pad,
-              stroke=0, fill=1)
     page.setFillColor(ink)
     for bar in symbol.bars:
         page.rect(bar.x * MM, -(bar.y + bar.h) * MM, bar.w * MM, bar.h * MM, stroke=0, fill=1)

@@ -161,6 +161,18 @@ def test_the_printed_barcode_decodes_to_the_gtin_at_its_smallest_size(gtin, kind
 
 
 @needs_gs
+def test_a_barcode_turned_up_a_narrow_side_panel_still_decodes():
+    """A 40 mm side is too narrow for an upright EAN-13 with its QR: both run up the side (ladder) and scan."""
+    import zxingcpp
+
+    product = load_product(PRODUCTS / "sakura-matcha.yaml")
+    result = make_pack(PackRequest(product=product, brand="sakura", dieline="tuck:70x40x120"), None, plate=gradient())
+    [page] = render_pdf(result.pdf, dpi=300)
+    found = {(r.format.name, r.text, r.orientation % 180) for r in zxingcpp.read_barcodes(page)}
+    assert ("EAN13", "4512345678906", 90) in found and ("QRCode", "https://example.com/sakura/matcha", 90) in found
+
+
+@needs_gs
 def test_the_qr_code_carries_the_label_url(cold_brew_pack):
     import zxingcpp
 
