@@ -260,7 +260,7 @@ def _read_layers(document, mm: float, path: Path) -> Dieline:
     xs = [x for line in lines["cut"] for x, _ in line]
     ys = [y for line in lines["cut"] for _, y in line]
     dx, dy = min(xs), min(ys)  # the flat's frame starts at the cut's top-left corner
-    shift = lambda pts: tuple((round(float(x - dx), 3), round(float(y - dy), 3)) for x, y in pts)  # noqa: E731
+    shift = lambda pts: tuple((round(float(x - dx), 3), round(float(y - dy), 3)) for x, y in pts)
     panels = [Panel(p.name, round(p.x - dx, 3), round(p.y - dy, 3), round(p.w, 3), round(p.h, 3), p.role, p.rotation,
                     p.safe) for p in panels]
     bleed = DEFAULT_BLEED_MM

@@ -117,7 +117,7 @@ def _panel_crops(preview: Image.Image, flat: Dieline, dpi: int) -> dict[str, Ima
     from adgen.pack_pdf import SLUG_MM
 
     offset = SLUG_MM + flat.bleed_mm
-    px = lambda mm: round((mm + offset) / MM_PER_INCH * dpi)  # noqa: E731
+    px = lambda mm: round((mm + offset) / MM_PER_INCH * dpi)
     return {p.name: preview.crop((px(p.x), px(p.y), px(p.x + p.w), px(p.y + p.h)))
             for p in flat.panels if p.role in ("front", "back", "side")}
 

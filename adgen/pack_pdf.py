@@ -73,8 +73,8 @@ def _vector_page(art: PackArt, icc: Path, size: tuple[float, float], offset: flo
                             initialFontName=fonts[_digits_font()])
     page.setTitle(title)
     height = size[1]
-    X = lambda mm: (mm + offset) * MM  # noqa: E731
-    Y = lambda mm: height - (mm + offset) * MM  # noqa: E731
+    X = lambda mm: (mm + offset) * MM
+    Y = lambda mm: height - (mm + offset) * MM
     k = CMYKColor(*K_TEXT)
     for panel in art.panels:
         for fill in panel.fills:
@@ -311,8 +311,8 @@ def _child(parent, key):
 
 def _dieline_ops(flat, offset: float, height: float) -> bytes:
     """Content operators for the cut (solid) and crease (dashed) lines."""
-    X = lambda mm: (mm + offset) * MM  # noqa: E731
-    Y = lambda mm: height - (mm + offset) * MM  # noqa: E731
+    X = lambda mm: (mm + offset) * MM
+    Y = lambda mm: height - (mm + offset) * MM
     ops = ["/OC /MCDieline BDC", "q", "/GSDieline gs", "/CSDieline CS", "1 SCN", f"{DIELINE_WIDTH_PT} w", "[] 0 d"]
     for line in flat.cut:
         ops.append(_polyline(line, X, Y))

@@ -70,7 +70,7 @@ def test_a_box_by_its_sizes_gives_named_panels_and_reads_back_from_its_svg(box, 
     svg = tmp_path / "flat.svg"
     svg.write_text(dieline_svg(flat), encoding="utf-8")
     again = dieline(svg)
-    key = lambda p: (p.name, round(p.x, 2), round(p.y, 2), round(p.w, 2), round(p.h, 2), p.role, p.rotation, p.safe)  # noqa: E731
+    key = lambda p: (p.name, round(p.x, 2), round(p.y, 2), round(p.w, 2), round(p.h, 2), p.role, p.rotation, p.safe)
     assert sorted(map(key, again.panels)) == sorted(map(key, flat.panels))
     assert (again.width_mm, again.height_mm, again.bleed_mm) == (flat.width_mm, flat.height_mm, flat.bleed_mm)
     assert len(again.cut) == len(flat.cut) and len(again.crease) == len(flat.crease)
@@ -263,7 +263,7 @@ def test_ghostscript_renders_the_page_and_the_glue_flap_takes_no_ink(cold_brew_p
     [page] = render_pdf(cold_brew_pack.pdf, dpi=100)
     flat = cold_brew_pack.flat
     offset = SLUG_MM + flat.bleed_mm
-    px = lambda mm: round((mm + offset) / MM_PER_INCH * 100)  # noqa: E731
+    px = lambda mm: round((mm + offset) / MM_PER_INCH * 100)
 
     def inside(panel):
         return np.asarray(page.crop((px(panel.x + 2), px(panel.y + 2), px(panel.x + panel.w - 2),
