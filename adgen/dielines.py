@@ -1,4 +1,4 @@
-"""Dielines: the converter's flat (cut, crease, panels) as data, from a box's dimensions or an SVG file.
+"""Dielines: the converter's flat (cut, crease, panels) as data, from a box's dimensions, an SVG or a PDF.
 
 dieline(source) -> Dieline. source is a box description ("tuck:70x30x120", "rsc:300x200x150",
 "pouch:140x200", "label:90x60", sizes in mm) or an SVG dieline drawn by the convention in
@@ -102,11 +102,15 @@ def dieline(source: str | Path) -> Dieline:
             raise InputError(f"box sizes must be {MIN_PANEL_MM:g}-{MAX_FLAT_MM / 2:g} mm", field="box", value=text)
         return _checked(builder(text, *dims))
     path = Path(text)
-    if path.suffix.lower() != ".svg":
-        raise InputError("a dieline is an .svg file or a box such as tuck:70x30x120 (mm)",
+    if path.suffix.lower() not in (".svg", ".pdf"):
+        raise InputError("a dieline is an .svg or .pdf file or a box such as tuck:70x30x120 (mm)",
                          field="dieline", value=text)
     if not path.is_file():
         raise NotFoundError("dieline file not found", field="dieline", value=text)
+    if path.suffix.lower() == ".pdf":
+        from adgen.dieline_pdf import dieline_pdf
+
+        return _checked(dieline_pdf(path))
     return _checked(_from_svg(path))
 
 

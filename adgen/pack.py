@@ -34,7 +34,7 @@ class PackRequest(BaseModel):
     product: ProductSpec
     brand: str = Field(max_length=64, description="Brand kit id (folder under brand_kits/).")
     dieline: str = Field(max_length=4096, description=(
-        "An SVG dieline file (layers cut, crease, bleed, panels: docs/packaging.md) or a box by its "
+        "An SVG or PDF dieline file (layers cut, crease, bleed, panels: docs/packaging.md) or a box by its "
         "sizes in mm: tuck:WxDxH, rsc:WxDxH, pouch:WxH, label:WxH."))
     seed: int = Field(0, ge=0, lt=2**31, description="Base seed for the plate.")
     model: str | None = Field(None, max_length=4096, description="Diffusers model; default adgen-tiny.")

@@ -85,7 +85,7 @@ def test_the_tuck_box_glue_flap_meets_the_body_at_a_crease_and_takes_no_art():
 
 
 @pytest.mark.parametrize("source, field", [
-    ("tuck:70x30", "box"), ("cube:70x30x120", "box"), ("tuck:1x30x120", "box"), ("carton.pdf", "dieline"),
+    ("tuck:70x30", "box"), ("cube:70x30x120", "box"), ("tuck:1x30x120", "box"), ("carton.ai", "dieline"),
 ])
 def test_a_bad_box_or_dieline_is_an_input_error_naming_it(source, field):
     with pytest.raises(InputError) as caught:
@@ -382,3 +382,52 @@ def test_the_app_packaging_tab_makes_a_pack_from_the_design_form(tmp_path):
     assert preview.size[0] > 200 and {name for _, name in gallery} == {"front", "back"}
     assert Path(pdf).read_bytes().startswith(b"%PDF-1.6")
     assert [p["name"] for p in notes["panels"]] == ["front", "back"]
+
+
+def _pdf_dieline(flat, path: Path, *, spots=("CutContour", "Crease")) -> Path:
+    """Draw a dieline as a converter's PDF would: cut and crease in spot colours, panels named by text inside."""
+    from reportlab.lib.colors import CMYKColorSep
+    from reportlab.pdfgen import canvas
+
+    mm = 72 / 25.4
+    b = flat.bleed_mm
+    height = (flat.height_mm + 2 * b) * mm
+    page = canvas.Canvas(str(path), pagesize=((flat.width_mm + 2 * b) * mm, height))
+    X, Y = (lambda v: (v + b) * mm), (lambda v: height - (v + b) * mm)
+    for lines, spot, dash in ((flat.cut, spots[0], ()), (flat.crease, spots[1], (3, 2))):
+        page.setStrokeColor(CMYKColorSep(0, 1, 0, 0, spotName=spot))
+        page.setDash(*dash) if dash else page.setDash()
+        for line in lines:
+            drawn = page.beginPath()
+            drawn.moveTo(X(line[0][0]), Y(line[0][1]))
+            for x, y in line[1:]:
+                drawn.lineTo(X(x), Y(y))
+            page.drawPath(drawn, stroke=1, fill=0)
+    page.setDash()
+    page.setStrokeColor(CMYKColorSep(0, 0, 1, 0, spotName="Panels"))
+    page.setFillColor(CMYKColorSep(0, 0, 1, 0, spotName="Panels"))
+    for p in flat.panels:
+        page.rect(X(p.x), Y(p.y + p.h), p.w * mm, p.h * mm, stroke=1, fill=0)
+        page.setFont("Helvetica", 5)
+        page.drawCentredString(X(p.x + p.w / 2), Y(p.y + p.h / 2), p.name.upper())
+    page.save()
+    return path
+
+
+def test_a_pdf_dieline_reads_like_its_svg(tmp_path):
+    """Spot colours CutContour and Crease, panels named by the text inside them: the same flat comes back."""
+    flat = dieline(DIELINES / "northwind-carton.svg")
+    again = dieline(_pdf_dieline(flat, tmp_path / "carton.pdf"))
+    key = lambda p: (p.name, round(p.x, 1), round(p.y, 1), round(p.w, 1), round(p.h, 1), p.role)  # noqa: E731
+    assert sorted(map(key, again.panels)) == sorted(map(key, flat.panels))
+    assert (round(again.width_mm, 1), round(again.height_mm, 1)) == (flat.width_mm, flat.height_mm)
+    assert len(again.crease) == len(flat.crease) and again.cut
+
+
+def test_a_pdf_dieline_in_one_spot_tells_creases_by_their_dashes(tmp_path):
+    flat = dieline("tuck:70x30x120")
+    again = dieline(_pdf_dieline(flat, tmp_path / "one-spot.pdf", spots=("Dieline", "Dieline")))
+    assert len(again.crease) == len(flat.crease) and len(again.cut) == len(flat.cut)
+    with pytest.raises(InputError) as caught:
+        dieline(_pdf_dieline(flat, tmp_path / "unnamed.pdf", spots=("Spot1", "Spot2")))
+    assert caught.value.field == "dieline.cut"

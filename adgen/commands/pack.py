@@ -16,7 +16,7 @@ console = Console()
 def pack_command(
     brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id (see `adgen brands`)."),
     product: Path = typer.Option(..., "--product", "-p", help="Product spec file (YAML or JSON); its gtin becomes the barcode."),
-    dieline: Optional[Path] = typer.Option(None, "--dieline", "-d", help="SVG dieline: layers cut, crease, bleed, panels (docs/packaging.md)."),
+    dieline: Optional[Path] = typer.Option(None, "--dieline", "-d", help="SVG or PDF dieline: layers (or spots) cut, crease, bleed, panels (docs/packaging.md)."),
     box: Optional[str] = typer.Option(None, "--box", help="A box by its sizes in mm instead of a file: tuck:WxDxH, rsc:WxDxH, pouch:WxH, label:WxH."),
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder: OUT/<sku>/pack-<dieline>.pdf and previews."),
     seed: int = typer.Option(0, "--seed", "-s", min=0, help="Base seed for the plate."),
