@@ -20,7 +20,7 @@ import io
 import os
 import uuid
 import zlib
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageCms
@@ -98,7 +98,20 @@ def _vector_page(art: PackArt, icc: Path, size: tuple[float, float], offset: flo
             _draw_symbol(page, placed, fonts, X(placed.x), Y(placed.y), k)
     page.showPage()
     page.save()
+    _forget_fonts(fonts.values())
     return out.getvalue()
+
+
+def _forget_fonts(names) -> None:
+    """Drop this page's fonts from reportlab's process-wide registry once the page is written.
+
+    reportlab has no unregister; every pack registers fonts named after its own text, so a service
+    making packs all day would keep every one of them. Its registry is a module dict (_fonts).
+    """
+    from reportlab.pdfbase import pdfmetrics
+
+    for name in set(names):
+        pdfmetrics._fonts.pop(name, None)
 
 
 def _digits_font() -> tuple[str, int]:
@@ -137,7 +150,7 @@ def _register_fonts(runs: list[TextRun]) -> dict[tuple[str, int], str]:
     return names
 
 
-@cache
+@lru_cache(maxsize=64)
 def _static_subset(path: str, weight: int, text: str) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont

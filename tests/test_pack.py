@@ -431,3 +431,10 @@ def test_a_pdf_dieline_in_one_spot_tells_creases_by_their_dashes(tmp_path):
     with pytest.raises(InputError) as caught:
         dieline(_pdf_dieline(flat, tmp_path / "unnamed.pdf", spots=("Spot1", "Spot2")))
     assert caught.value.field == "dieline.cut"
+
+
+def test_a_pack_leaves_no_fonts_in_reportlabs_registry(cold_brew_pack):
+    """A service makes packs all day: each pack's subset fonts are dropped once its PDF is written."""
+    from reportlab.pdfbase import pdfmetrics
+
+    assert not [name for name in pdfmetrics.getRegisteredFontNames() if name.startswith("adgen-")]
