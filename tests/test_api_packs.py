@@ -34,11 +34,16 @@ def northwind_key():
 def test_a_pack_comes_back_as_a_pdfx4_with_the_boxes(client, northwind_key):
     from pypdf import PdfReader
 
-    body = {"product": product(image=True, gtin="081234567897"), "brand": "northwind", "box": "tuck:70x30x120"}
+    import yaml
+
+    label = yaml.safe_load((REPO / "examples" / "products" / "northwind-cold-brew.yaml").read_text())["label"]
+    body = {"product": product(image=True, gtin="081234567897", label=label), "brand": "northwind",
+            "box": "tuck:70x30x120"}
     response = client.post("/v1/packs", headers=northwind_key, json=body)
     assert response.status_code == 200, response.text[:500]
     assert response.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
+    assert "Nutrition Facts" in reader.pages[0].extract_text()  # the label block came through the JSON body
     assert reader.metadata["/GTS_PDFXVersion"] == "PDF/X-4"
     assert float(reader.pages[0].trimbox.width) == pytest.approx(215 * 72 / 25.4, abs=0.01)
 
