@@ -7,6 +7,7 @@ PDF writer converts it through the output intent); vector items are in mm on the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw, ImageOps
@@ -45,7 +46,8 @@ def pack_art(plate: Image.Image, flat: Dieline, resolved: ResolvedRequest, *, ma
              ppi: int = PPI) -> PackArt:
     """Lay out every panel of the flat over one plate; the glue flap gets no ink."""
     b = flat.bleed_mm
-    size = (_px(flat.width_mm + 2 * b, ppi), _px(flat.height_mm + 2 * b, ppi))
+    # Rounded up: the raster is stretched over the bleed box, so it never lands under ppi.
+    size = (math.ceil((flat.width_mm + 2 * b) / MM_PER_INCH * ppi), math.ceil((flat.height_mm + 2 * b) / MM_PER_INCH * ppi))
     # 1. one continuous picture at the flat's size, cropped per panel by the ink mask below
     canvas = ImageOps.fit(plate.convert("RGB"), size, Image.Resampling.LANCZOS)
     # 2. the front: the ad composition (product, headline, logo, marks, label) at the panel's size
@@ -214,7 +216,7 @@ def _side_text(panel: Panel, product, resolved, canvas: Image.Image, bleed: floa
         size = min(size, w / max(em, 1e-6))  # shrink a long name to the panel's width
         cursor += size * 1.3
         runs.append(TextRun(line, x + w / 2, cursor, size, font_path(spec, script_for(line, product.locale)),
-                            spec.weight, "center", ink=ink))
+                            spec.weight, "center", ink=ink, mandatory=line != lines[0]))  # the net quantity is
         size = 8 * PT_MM
     return tuple(runs)
 

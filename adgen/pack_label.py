@@ -63,7 +63,8 @@ class TextRun:
     """One line of vector text: baseline at (x, y) mm, size in mm, anchored left|center|right.
 
     rotation 90 runs it bottom-to-top (a carton side's spine); ink "k" is 100 % K, "paper" leaves
-    the text unprinted (knocked out of a dark plate).
+    the text unprinted (knocked out of a dark plate). mandatory: legal information, tagged so in
+    the PDF (a preflight judges its size; brand names and barcode digits are not).
     """
 
     text: str
@@ -75,6 +76,7 @@ class TextRun:
     anchor: str = "left"
     rotation: int = 0
     ink: str = "k"
+    mandatory: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,8 @@ def _set(product: ProductSpec, brand: BrandKit, rules: LabelRules, x: float, y: 
         nonlocal cursor
         for line in _wrap(text, font, product.locale, w, at):
             cursor += at
-            texts.append(TextRun(line, x, cursor, at, _path(font, line, product.locale), font.weight))
+            texts.append(TextRun(line, x, cursor, at, _path(font, line, product.locale), font.weight,
+                                 mandatory=True))
             cursor += at * (LINE - 1)
         cursor += size * gap_after
 
@@ -191,8 +194,10 @@ def _set(product: ProductSpec, brand: BrandKit, rules: LabelRules, x: float, y: 
         for row in label.nutrition:
             cursor += size * 1.15
             amount = f"{_number(row.amount)} {row.unit}".strip()
-            texts.append(TextRun(row.nutrient, x, cursor, size, _path(body, row.nutrient, product.locale), body.weight))
-            texts.append(TextRun(amount, x + w, cursor, size, _path(body, amount, product.locale), body.weight, "right"))
+            texts.append(TextRun(row.nutrient, x, cursor, size, _path(body, row.nutrient, product.locale), body.weight,
+                                 mandatory=True))
+            texts.append(TextRun(amount, x + w, cursor, size, _path(body, amount, product.locale), body.weight, "right",
+                                 mandatory=True))
             cursor += size * 0.45
             lines.append(Rule(x, cursor, x + w, cursor))
         cursor += size * 0.6

@@ -181,6 +181,10 @@ def _static_subset(path: str, weight: int, text: str) -> bytes:
 
 
 def _draw_text(page, run: TextRun, fonts: dict, x: float, y: float) -> None:
+    if run.mandatory:
+        # Legal text in a /Mandatory marked-content sequence (innermost): a preflight judges its size
+        # (docs/preflight.md). reportlab has no marked-content call; its page operators are _code.
+        page._code.append("/Mandatory BMC")
     page.saveState()
     page.translate(x, y)
     if run.rotation:
@@ -189,6 +193,8 @@ def _draw_text(page, run: TextRun, fonts: dict, x: float, y: float) -> None:
     draw = {"left": page.drawString, "center": page.drawCentredString, "right": page.drawRightString}[run.anchor]
     draw(0, 0, run.text)
     page.restoreState()
+    if run.mandatory:
+        page._code.append("EMC")
 
 
 def _symbols_box(placed: tuple[PlacedSymbol, ...]) -> tuple[float, float, float, float]:
@@ -326,13 +332,14 @@ def _dieline_ops(flat, offset: float, height: float) -> bytes:
     """Content operators for the cut (solid) and crease (dashed) lines."""
     X = lambda mm: (mm + offset) * MM
     Y = lambda mm: height - (mm + offset) * MM
-    ops = ["/OC /MCDieline BDC", "q", "/GSDieline gs", "/CSDieline CS", "1 SCN", f"{DIELINE_WIDTH_PT} w", "[] 0 d"]
+    # /Dieline innermost inside the layer: a preflight knows these strokes are drawing aids, not art.
+    ops = ["/OC /MCDieline BDC", "/Dieline BMC", "q", "/GSDieline gs", "/CSDieline CS", "1 SCN", f"{DIELINE_WIDTH_PT} w", "[] 0 d"]
     for line in flat.cut:
         ops.append(_polyline(line, X, Y))
     ops.append(f"[{CREASE_DASH_PT[0]} {CREASE_DASH_PT[1]}] 0 d")
     for line in flat.crease:
         ops.append(_polyline(line, X, Y))
-    ops += ["Q", "EMC"]
+    ops += ["Q", "EMC", "EMC"]
     return ("\n".join(ops) + "\n").encode()
 
 

@@ -238,8 +238,8 @@ def test_the_plate_is_cmyk_at_300_ppi_or_more_at_its_placed_size(cold_brew_pack)
     bleed = page.bleedbox
     [plate] = images
     assert plate["/ColorSpace"] == "/DeviceCMYK"
-    assert plate["/Width"] / (float(bleed.width) / 72) >= 299.5
-    assert plate["/Height"] / (float(bleed.height) / 72) >= 299.5
+    assert plate["/Width"] / (float(bleed.width) / 72) >= 300
+    assert plate["/Height"] / (float(bleed.height) / 72) >= 300
 
 
 def test_the_dieline_is_an_overprinting_spot_colour_on_its_own_layer(cold_brew_pack):
@@ -438,3 +438,24 @@ def test_a_pack_leaves_no_fonts_in_reportlabs_registry(cold_brew_pack):
     from reportlab.pdfbase import pdfmetrics
 
     assert not [name for name in pdfmetrics.getRegisteredFontNames() if name.startswith("adgen-")]
+
+
+def test_legal_text_and_the_dieline_are_tagged_for_a_preflight(cold_brew_pack):
+    """Label text sits in /Mandatory marked content, the dieline in /Dieline inside its layer, innermost."""
+    import pikepdf
+
+    pdf = pikepdf.open(io.BytesIO(cold_brew_pack.pdf))
+    ops = [(list(operands), str(op)) for operands, op in pikepdf.parse_content_stream(pdf.pages[0])]
+    tags, shown = [], {}
+    for operands, op in ops:
+        if op in ("BMC", "BDC"):
+            tags.append(str(operands[0]))
+        elif op == "EMC":
+            tags.pop()
+        elif op == "Tj":
+            shown.setdefault(tags[-1] if tags else None, []).append(bytes(operands[0]))
+        elif op in ("S", "s") and tags:
+            assert tags[-1] in ("/Dieline", "/Mandatory"), tags
+    assert len(shown.get("/Mandatory", [])) >= 10  # every label line, table cell and the net quantity
+    assert shown.get(None)  # barcode digits and the spine's brand name are not mandatory text
+    assert ["/OC", "/Dieline"] == [str(o[0]) for o, op in ops if op in ("BMC", "BDC")][-2:]
