@@ -15,6 +15,7 @@ from rich.table import Table
 from adgen.commands import apikeys, init, kb, keys, review, rules
 from adgen.commands.batch import batch_command, batch_export_approved
 from adgen.commands.listing import JSON_OPTION, show
+from adgen.commands.pack import pack_command
 from adgen.commands.serve import serve
 from adgen.commands.train import lora_app, train_app
 from adgen.commands.ui import ui as ui_command
@@ -135,6 +136,7 @@ app.command("batch")(batch_command)
 # Not `adgen batch export-approved`: `batch` takes the catalogue as its first argument, so a sub-command there
 # would make a catalogue named export-approved ambiguous.
 app.command("batch-export-approved")(batch_export_approved)
+app.command("pack")(pack_command)
 app.command("serve")(serve)
 app.command("ui")(ui_command)
 

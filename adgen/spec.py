@@ -24,6 +24,32 @@ MAX_PRICE = Decimal(10**9)
 Feature = Annotated[str, StringConstraints(min_length=1, max_length=FEATURE_CHARS)]
 Claim = Annotated[str, StringConstraints(min_length=1, max_length=CLAIM_CHARS)]
 MarkId = Annotated[str, StringConstraints(min_length=1, max_length=MARK_ID_CHARS)]
+LabelLine = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class NutritionRow(BaseModel):
+    """One line of a nutrition table: nutrient, amount per 100 g/ml (or per serving), unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nutrient: str = Field(min_length=1, max_length=60, description="Nutrient, in the spec's language.")
+    amount: Decimal = Field(ge=0, le=100000, allow_inf_nan=False, description="Amount per basis.")
+    unit: str = Field("g", max_length=8, description="Unit: g, mg, kcal, kJ, ...")
+
+
+class PackLabel(BaseModel):
+    """What the back and side panels of a pack carry, typeset by `adgen pack`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ingredients: LabelLine | None = Field(None, description="Ingredients list, as printed.")
+    nutrition: tuple[NutritionRow, ...] = Field((), max_length=20, description="Nutrition table rows.")
+    nutrition_basis: str = Field("100 g", max_length=30, description="What the amounts are per, e.g. 100 g.")
+    usage: LabelLine | None = Field(None, description="Directions for use / preparation.")
+    net_quantity: str | None = Field(None, max_length=30, description="Net quantity, e.g. 250 g.")
+    address: LabelLine | None = Field(None, description="Name and address of the responsible business.")
+    qr_url: str | None = Field(None, max_length=512, pattern=r"^https://[!-~]+$",
+                               description="An https URL printed as a QR code on the side panel.")
 
 
 class ProductSpec(BaseModel):
@@ -53,6 +79,23 @@ class ProductSpec(BaseModel):
     marks: tuple[MarkId, ...] = Field((), max_length=MAX_MARKS, description=(
         f"Certification mark ids to place (`adgen marks`), at most {MAX_MARKS}."))
     scene: str | None = Field(None, max_length=300, description="Free prompt hint for the background scene.")
+    gtin: str | None = Field(None, description=(
+        "GS1 GTIN printed as the pack's barcode: 8, 12 (UPC-A), 13 (EAN-13) or 14 (ITF-14) digits, "
+        "check digit included and verified."))
+    label: PackLabel | None = Field(None, description="Back/side panel text for `adgen pack`.")
+
+    @field_validator("gtin")
+    @classmethod
+    def _gtin_check_digit(cls, value: str | None) -> str | None:
+        from adgen.barcodes import validate_gtin
+        from adgen.errors import InputError
+
+        if value is None:
+            return value
+        try:
+            return validate_gtin(value)
+        except InputError as exc:  # a ValueError here becomes the InputError naming field and value
+            raise ValueError(exc.reason) from None
 
     @field_validator("sku")
     @classmethod

@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402  (after the telemetry switch)
 
-from adgen import ui_knowledge, ui_render, ui_review, ui_session  # noqa: E402
+from adgen import ui_knowledge, ui_packaging, ui_render, ui_review, ui_session  # noqa: E402
 from adgen.brand import list_brand_ids, load_brand  # noqa: E402
 from adgen.errors import AdgenError, InputError  # noqa: E402
 from adgen.formats import all_formats  # noqa: E402
@@ -138,6 +138,7 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None, revie
             ui_knowledge.build_knowledge_tab(brand_ids, knowledge_tab, [
                 (brand, findings, design_guides), (check_inputs[1], check_outputs[3], check_guides)])
         ui_review.build_review_tab(blocks, brand_ids, reviewer)
+        ui_packaging.build_packaging_tab(brand, product_fields, model_box, steps)
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,
@@ -453,6 +454,8 @@ def _field_input(name: str, value):
     if kind == "lines":
         return gr.Textbox(value or "", label=f"{label} (one per line)", info=info, lines=3,
                           elem_id=f"field-{name}")
+    if kind == "yaml":
+        return gr.Textbox(value or "", label=f"{label} (YAML)", info=info, lines=4, elem_id=f"field-{name}")
     return gr.Textbox(value or "", label=label, info=info, elem_id=f"field-{name}")
 
 

@@ -15,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
+from pydantic import BaseModel
+
 from adgen.errors import InputError
 from adgen.loading import validate
 from adgen.pipeline import AssetResult, run
@@ -41,9 +43,11 @@ class DesignSession:
 
 
 def field_kind(name: str) -> str:
-    """How a ProductSpec field is edited in a form: text, lines, number or image."""
+    """How a ProductSpec field is edited in a form: text, lines, number, image or yaml (a nested record)."""
     annotation = ProductSpec.model_fields[name].annotation
     args = typing.get_args(annotation)
+    if any(isinstance(a, type) and issubclass(a, BaseModel) for a in (annotation, *args)):
+        return "yaml"
     if annotation is Path or Path in args:
         return "image"
     if annotation is Decimal or Decimal in args:
@@ -60,12 +64,32 @@ def product_from_form(values: dict[str, object]) -> ProductSpec:
         kind = field_kind(name)
         if kind == "lines":
             value = tuple(line.strip() for line in str(value or "").splitlines() if line.strip())
+        elif kind == "yaml" and isinstance(value, str) and value.strip():
+            value = _yaml_record(name, value)
         elif isinstance(value, str):
             value = value.strip()
         if value in (None, "", ()):
             continue
         data[name] = value
     return validate(ProductSpec, data, file=None)
+
+
+def _yaml_record(name: str, text: str) -> dict:
+    import yaml
+
+    try:
+        record = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"not YAML: {exc}", field=name) from None
+    if not isinstance(record, dict):
+        raise InputError("must be a YAML mapping (key: value lines)", field=name, value=text[:80])
+    return record
+
+
+def _yaml_text(record: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(record, allow_unicode=True, sort_keys=False)
 
 
 def form_from_product(product: ProductSpec) -> dict[str, object]:
@@ -78,6 +102,8 @@ def form_from_product(product: ProductSpec) -> dict[str, object]:
             value = "\n".join(value)
         elif kind == "number":
             value = float(value) if value is not None else None
+        elif kind == "yaml":
+            value = "" if value is None else _yaml_text(value.model_dump(mode="json", exclude_defaults=True))
         elif kind == "text":
             value = "" if value is None else str(value)
         values[name] = value

@@ -37,6 +37,7 @@ MINIMAL = {
     "check": "test_check_needs_only_image_brand_and_format",
     "batch": "test_batch_needs_only_the_catalogue_and_out",
     "batch-export-approved": "test_batch_review.py::test_batch_export_approved_needs_only_the_folder_to_and_key",
+    "pack": "test_pack.py::test_pack_needs_only_brand_product_and_a_dieline",
     "serve": "test_serve_needs_no_option",
     "ui": "test_ui_needs_no_option",
     "plate": "test_plate_needs_only_prompt_and_out",

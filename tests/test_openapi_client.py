@@ -18,8 +18,9 @@ from adgen.apikeys import create_key
 from adgen.service import ServiceSettings, create_app
 from adgen.settings import adgen_home
 
-# image/* and text/csv as bytes or text: without this the generator drops the image response.
+# image/*, PDF and text/csv as bytes or text: without this the generator drops those responses.
 CONFIG = "content_type_overrides:\n  image/png: application/octet-stream\n  image/jpeg: application/octet-stream\n" \
+         "  application/pdf: application/octet-stream\n" \
          "  text/csv: text/plain\n"
 
 
