@@ -459,3 +459,15 @@ def test_legal_text_and_the_dieline_are_tagged_for_a_preflight(cold_brew_pack):
     assert len(shown.get("/Mandatory", [])) >= 10  # every label line, table cell and the net quantity
     assert shown.get(None)  # barcode digits and the spine's brand name are not mandatory text
     assert ["/OC", "/Dieline"] == [str(o[0]) for o, op in ops if op in ("BMC", "BDC")][-2:]
+
+
+def test_our_pack_passes_our_own_preflight(cold_brew_pack, tmp_path):
+    """The writer and the preflight were built apart; a pack must clear every preflight rule of its locale."""
+    from adgen.compliance.preflight import open_pdf, preflight
+
+    pdf = tmp_path / "pack.pdf"
+    pdf.write_bytes(cold_brew_pack.pdf)
+    report = preflight(open_pdf(pdf, locale="en-US"))
+    failing = [(f.rule, f.message) for f in report.findings if f.status not in ("pass", "skip")]
+    assert not failing, failing
+    assert {"pdf.boxes", "pdf.output-intent", "ink.total-coverage", "barcode.size"} <= {f.rule for f in report.findings}
