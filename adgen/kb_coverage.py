@@ -39,25 +39,25 @@ def uncovered(claim: str, passage: str) -> tuple[str, ...]:
             continue
         spans.append(found.span())
         if not term.evidence_pattern.search(evidence):
-            missing.append(found.group(0).strip())
+            missing.append(_as_written(claim, found.group(0)))
     # Any other "X-free" claim ("acid-free", "BPA-free") needs the passage to say the product is free of X.
     for found in _FREE_FROM.finditer(said):
         if any(a <= found.start() < b for a, b in spans):
             continue
         spans.append(found.span())
         if not _free_of(found.group(1)).search(evidence):
-            missing.append(found.group(0))
+            missing.append(_as_written(claim, found.group(0)))
     # A word whose opposite the passage uses instead ("hot" beside "cold") is not stated by it.
     for claimed, opposite in table.opposites:
         found = claimed.search(said)
         if found and not opposite.search(said) and opposite.search(evidence) and not claimed.search(evidence):
-            missing.append(found.group(0))
+            missing.append(_as_written(claim, found.group(0)))
     # A number inside a term ("No.1", "0 kcal", "100%") belongs to the term, not to the quantities.
     rest = "".join(" " if any(a <= i < b for a, b in spans) else ch for i, ch in enumerate(said))
     stated = _quantities(evidence)
     for words, quantity in _quantity_spans(rest):
         if not _stated(quantity, stated):
-            missing.append(words)
+            missing.append(_as_written(claim, words))
     return tuple(dict.fromkeys(missing))
 
 
@@ -144,6 +144,13 @@ def _free_of(thing: str) -> re.Pattern:
     """How a passage says a product is free of a thing: "acid free", "free of acid", "no acid", "without acids"."""
     word = re.escape(thing) + r"(?:e?s)?"
     return re.compile(rf"(?<![a-z0-9])(?:{word} free|(?:free (?:of|from)|no|zero|without|contains no) {word})(?![a-z])")
+
+
+def _as_written(claim: str, found: str) -> str:
+    """The claim's own words for what was found in its normal form ("No.1" for "no.1", "Gluten-free")."""
+    pattern = r"[\s\-‐–]+".join(map(re.escape, found.strip().split(" ")))
+    written = re.search(pattern, unicodedata.normalize("NFKC", claim), re.IGNORECASE)
+    return written.group(0) if written else found.strip()
 
 
 def _normal(text: str) -> str:

@@ -57,18 +57,19 @@ OATS = "Our oat drink is made from Finnish oats, enzymatically treated and steep
     ("每次窨花十二小时", "每次窨花约12小时。", ()),
     ("Certified organic coffee", "The beans are USDA Organic certified.", ()),
     ("Gluten-free oats", "Our oats contain no gluten: every batch is tested.", ()),
-    ("Organic oats", OATS, ("organic",)),
-    ("Recommended by baristas", OATS, ("recommended",)),
+    ("Organic oats", OATS, ("Organic",)),
+    ("Recommended by baristas", OATS, ("Recommended",)),
     ("Steeped for 24 hours", OATS, ("24 hours",)),
     ("Steeped for 18 days", OATS, ("18 days",)),
-    ("Acid-free oat drink", OATS, ("acid free",)),
-    ("Rainforest Alliance certified", "Bought through Fair Trade certified cooperatives.", ("rainforest alliance",)),
+    ("Acid-free oat drink", OATS, ("Acid-free",)),
+    ("Rainforest Alliance certified", "Bought through Fair Trade certified cooperatives.", ("Rainforest Alliance",)),
     ("砂糖不使用の羊羹", "小豆と寒天と砂糖だけで練り上げた羊羹です。", ("砂糖不使用",)),
     ("九次窨制", "茶坯与茉莉花经过七次窨制。", ("九次",)),
     ("有机认证", "农药残留符合国家标准。", ("有机", "认证")),
     ("Keeps drinks hot all day", "It kept water cold all day.", ("hot",)),
 ])
 def test_coverage_names_what_the_passage_does_not_state(claim, passage, missing):
+    """In the claim's own words: a finding quotes them."""
     from adgen.kb_coverage import uncovered
 
     assert uncovered(claim, passage) == missing
@@ -80,7 +81,7 @@ def test_the_first_passage_that_states_the_claim_backs_it_unless_the_topic_passa
     carton = "The carton is made of FSC-certified board."
     vegan = "The drink contains no animal ingredients."
     assert first_covering("Plant-based oat drink", [carton, vegan]) == (1, ())
-    assert first_covering("Organic oats", [OATS, carton]) == (0, ("organic",))
+    assert first_covering("Organic oats", [OATS, carton]) == (0, ("Organic",))
     # "24 hours" is stated by the flask passage, but the steep passage, the claim's topic, says 18.
     assert first_covering("Steeped for 24 hours", [OATS, "Kept cold for 24 hours."]) == (0, ("24 hours",))
 
@@ -99,5 +100,5 @@ def test_the_rule_names_the_term_the_evidence_lacks():
                            claims=("Steeped for 18 hours", "Organic oats"), tenant="local")
     backed, organic = check(subject, tuple(r for r in RULES if r.id == "copy.claim-substantiated")).findings
     assert backed.status == "pass" and backed.measured["uncovered"] == []
-    assert organic.status == "fail" and organic.measured["uncovered"] == ["organic"]
-    assert "'organic' is not in the closest evidence, oats.md" in organic.message
+    assert organic.status == "fail" and organic.measured["uncovered"] == ["Organic"]
+    assert "'Organic' is not in the closest evidence, oats.md" in organic.message
