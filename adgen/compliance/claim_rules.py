@@ -11,8 +11,13 @@ import re
 
 from adgen.compliance.report import Finding
 from adgen.compliance.subject import CheckSubject
+from adgen.kb_coverage import first_covering
 
 RULE = "copy.claim-substantiated"
+# Stage 1 ranks passages by score; stage 2 (adgen.kb_coverage) takes the first of this many best that states
+# every load-bearing term and quantity of the claim ("organic", "18 hours"), so a passage on the claim's
+# topic that does not say what the claim says backs nothing.
+CANDIDATES = 5
 PASSAGE_CHARS = 160  # a finding carries this much of the evidence passage
 QUOTE_CHARS = 90  # and quotes this much of it in its message
 # A copy sentence with a figure in it ("Slow-steeped for 18 hours.", "Hot for 12 hours.") states a
@@ -33,7 +38,8 @@ def claim_like_sentences(*texts: str | None) -> tuple[str, ...]:
 
 
 def claim_substantiated(subject: CheckSubject) -> list[Finding]:
-    """copy.claim-substantiated: every claim and feature has a claim-evidence passage scoring at least the threshold."""
+    """copy.claim-substantiated: every claim and feature has a claim-evidence passage scoring at least the
+    threshold that states each of the claim's load-bearing terms and quantities."""
     from adgen.knowledge import existing
 
     kb = existing(subject.tenant, subject.brand.id) if subject.tenant is not None else None
@@ -45,20 +51,32 @@ def claim_substantiated(subject: CheckSubject) -> list[Finding]:
     below = subject.brand.unsubstantiated_claims  # fail | warn, the brand's choice
     findings = []
     for claim in dict.fromkeys(subject.claims):
-        hits = kb.search(claim, k=1, kind="claim-evidence")
+        hits = kb.search(claim, k=CANDIDATES, kind="claim-evidence")
         if not hits:
             findings.append(Finding(RULE, below, "error", f"no claim evidence in the knowledge base for {claim!r}",
                                     measured={"claim": claim, "score": 0.0}, threshold=minimum, element="claims"))
             continue
-        best = hits[0]
+        chosen, missing = first_covering(claim, [h.passage.text for h in hits])
+        best = hits[chosen]
         evidence = {"claim": claim, "score": round(best.score, 3), "source": best.passage.source,
                     "page": best.passage.page, "heading": best.passage.heading,
-                    "passage": best.passage.text[:PASSAGE_CHARS]}
-        backed = best.score >= minimum
-        where = best.passage.source + (f" p. {best.passage.page}" if best.passage.page else "")
-        quote = best.passage.text if len(best.passage.text) <= QUOTE_CHARS else best.passage.text[:QUOTE_CHARS - 1] + "…"
-        findings.append(Finding(RULE, "pass" if backed else below, "error",
-                                f"{claim!r} substantiated by {where} ({best.score:.2f}): “{quote}”" if backed else
-                                f"{claim!r} not substantiated: the closest evidence, {where}, scores {best.score:.2f} "
-                                f"< {minimum:g}: “{quote}”", measured=evidence, threshold=minimum, element="claims"))
+                    "passage": best.passage.text[:PASSAGE_CHARS], "uncovered": list(missing)}
+        backed = best.score >= minimum and not missing
+        findings.append(Finding(RULE, "pass" if backed else below, "error", _message(claim, best, minimum, missing),
+                                measured=evidence, threshold=minimum, element="claims"))
     return findings
+
+
+def _message(claim: str, best, minimum: float, missing: tuple[str, ...]) -> str:
+    """What the finding says: the passage that backs the claim, or why the closest one does not."""
+    where = best.passage.source + (f" p. {best.passage.page}" if best.passage.page else "")
+    text = best.passage.text
+    quote = text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS - 1] + "…"
+    if missing:
+        terms = ", ".join(f"{t!r}" for t in missing)
+        return (f"{claim!r} not substantiated: {terms} {'is' if len(missing) == 1 else 'are'} not in the closest "
+                f"evidence, {where} ({best.score:.2f}): “{quote}”")
+    if best.score < minimum:
+        return (f"{claim!r} not substantiated: the closest evidence, {where}, scores {best.score:.2f} "
+                f"< {minimum:g}: “{quote}”")
+    return f"{claim!r} substantiated by {where} ({best.score:.2f}): “{quote}”"
