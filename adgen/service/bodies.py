@@ -85,6 +85,9 @@ class FindingOut(_Frozen):
                                                   "[x, y] px (foreign images checked by /v1/check).")
     regions: list[RegionOut] | None = Field(None, description="Named areas a rule measured (product.grounded's "
                                                           "bands under and beside the base).")
+    page: int | None = Field(None, description="Printed-page evidence (PDF preflight): the 1-based page.")
+    box_mm: list[float] | None = Field(None, description="Printed-page evidence: [left, top, right, bottom] mm "
+                                                         "from the page's top-left corner.")
 
 
 class ReportOut(_Frozen):
