@@ -1,0 +1,251 @@
+"""LoRA training on the brand's own pictures: SD 1.5 and SDXL bases, buckets and captions,
+resume after kill -9, every linter finding, and the adapter applied only to its base.
+
+Tiny real pipelines from tests/conftest.py (64 px native), photo-like sets from
+adgen.training.style_photos at mixed sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from adgen.adapters import AdapterRef, activate_adapter, adapter_info
+from adgen.errors import InputError, ModelError
+from adgen.training.lora import LoraTrainConfig, train_lora
+from adgen.training.lora_lint import lint_images
+from adgen.training.style_photos import render_photo_set
+
+PALETTE = {"navy": "#1B2A41", "amber": "#F2A541", "cream": "#F7F3E9"}
+SIZES = ((96, 64), (64, 96), (80, 80), (112, 64), (64, 80), (72, 72))
+FAST = LoraTrainConfig(rank=4, alpha=4.0, steps=4, batch=2, lr=5e-3, min_images=4, threads=1, ocr=False,
+                       product_check=False, checkpoint_every=0)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Six photo-like still lifes at six sizes and aspects; three with a .txt caption."""
+    folder = tmp_path_factory.mktemp("photos")
+    render_photo_set(PALETTE, folder, trigger="acme style", count=6, seed=3, sizes=SIZES)
+    return folder
+
+
+def _load(folder: Path):
+    from diffusers import DiffusionPipeline
+
+    pipe = DiffusionPipeline.from_pretrained(folder)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _render(pipe):
+    import torch
+
+    with torch.inference_mode():
+        return pipe("studio backdrop", num_inference_steps=2, guidance_scale=1.0, output_type="np",
+                    generator=torch.Generator("cpu").manual_seed(0)).images[0]
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(next(folder.glob("*.safetensors"))))
+
+
+def test_sd15_trains_on_mixed_size_photos_with_and_without_captions(sd15_dir, photos, tmp_path):
+    from adgen.generation import model_fingerprint
+
+    pipe = _load(sd15_dir)
+    folder = train_lora(pipe, photos, tmp_path / "acme", name="acme", trigger="acme style",
+                        style_words=("navy blue",), config=FAST, progress=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["acme.safetensors", "adapter.json", "lint-report.json",
+                                                        "lint-report.txt"]
+    info = adapter_info(folder)
+    assert info["base_model_sha256"] == model_fingerprint(str(sd15_dir)) and info["base_family"] == "sd15"
+    assert info["resolution"] == 64 and len(info["buckets"]) >= 3  # portrait, square and landscape buckets
+    sources = {d["file"]: d for d in info["data"]}
+    assert {d["caption_source"] for d in sources.values()} == {"file", "built"} and len(sources) == 6
+    built = next(d for d in sources.values() if d["caption_source"] == "built")
+    # trigger, style words, then the file name's words ("wood-table-cup-01.jpg" -> "wood table cup")
+    assert built["caption"].startswith("acme style, navy blue, ") and "table" in built["caption"]
+    captioned = next(name for name, d in sources.items() if d["caption_source"] == "file")
+    assert sources[captioned]["caption"] == (photos / captioned).with_suffix(".txt").read_text().strip()
+    base = _render(pipe)
+    activate_adapter(pipe, AdapterRef("acme", folder, weight=1.0))
+    assert np.abs(_render(pipe) - base).mean() > 1e-4
+    activate_adapter(pipe, None)
+
+
+def test_sdxl_trains_and_its_adapter_applies_only_to_its_base(sdxl_dir, sd15_dir, photos, tmp_path):
+    from tiny_pipelines import build_sdxl, save
+
+    from adgen.request import adapter_fits
+
+    pipe = _load(sdxl_dir)
+    folder = train_lora(pipe, photos, tmp_path / "acme", name="acme", trigger="acme style", config=FAST,
+                        progress=False)
+    info = adapter_info(folder)
+    assert info["base_family"] == "sdxl" and np.isfinite(info["final_loss"])
+    base = _render(pipe)
+    activate_adapter(pipe, AdapterRef("acme", folder, weight=1.0))
+    assert np.abs(_render(pipe) - base).mean() > 1e-4
+    activate_adapter(pipe, None)
+    weights = next(folder.glob("*.safetensors"))
+    other_sdxl = save(build_sdxl(seed=1), tmp_path / "other-sdxl")  # same shapes, other weights
+    assert adapter_fits(weights, str(sdxl_dir))
+    assert not adapter_fits(weights, str(other_sdxl)) and not adapter_fits(weights, str(sd15_dir))
+    with pytest.raises(ModelError, match="cannot load LoRA adapter"):
+        activate_adapter(_load(sd15_dir), AdapterRef("acme", folder))
+
+
+_CHILD = """
+import json, sys, time
+from pathlib import Path
+from diffusers import DiffusionPipeline
+from adgen.training.lora import LoraTrainConfig, train_lora
+args = json.loads(sys.argv[1])
+config = LoraTrainConfig(**{**args["config"], "target_modules": tuple(args["config"]["target_modules"])})
+def on_step(step, steps, loss):
+    print(f"step {step}", flush=True)
+    if step == args["stop_at"]:
+        time.sleep(600)  # the parent kills -9 here: one step past the last checkpoint
+train_lora(DiffusionPipeline.from_pretrained(args["model"]), Path(args["images"]), Path(args["out"]),
+           name="acme", trigger="acme style", config=config, on_step=on_step, progress=False)
+"""
+
+
+def test_resume_after_kill_9_equals_an_uninterrupted_run(sd15_dir, photos, tmp_path):
+    config = replace(FAST, steps=6, checkpoint_every=2)
+    whole = train_lora(_load(sd15_dir), photos, tmp_path / "whole", name="acme", trigger="acme style",
+                       config=config, progress=False)
+    killed = tmp_path / "killed"
+    args = {"config": asdict(config), "model": str(sd15_dir), "images": str(photos), "out": str(killed),
+            "stop_at": 5}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(args)], stdout=subprocess.PIPE, text=True,
+                             env=env)
+    try:
+        for line in child.stdout:
+            if line.strip() == "step 5":
+                break
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert (killed / "checkpoints" / "latest.pt").is_file() and not list(killed.glob("*.safetensors"))
+    with pytest.raises(InputError, match="other settings"):
+        train_lora(_load(sd15_dir), photos, killed, name="acme", trigger="acme style",
+                   config=replace(config, lr=1e-3), resume=True, progress=False)
+    resumed = train_lora(_load(sd15_dir), photos, killed, name="acme", trigger="acme style", config=config,
+                         resume=True, progress=False)
+    assert adapter_info(resumed)["resumed"] and not (killed / "checkpoints").exists()
+    a, b = _weights(whole), _weights(resumed)
+    assert sorted(a) == sorted(b)
+    for key in a:
+        np.testing.assert_allclose(b[key].numpy(), a[key].numpy(), atol=1e-6, rtol=0, err_msg=key)
+
+
+def _text_image(text: str, size=(112, 80), font_px=18, lines=1):
+    from PIL import ImageFont
+
+    from adgen.fonts import font_files
+
+    font = ImageFont.truetype(str(next(iter(font_files().values()))), font_px)
+    image = Image.new("RGB", size, (214, 200, 176))
+    draw = ImageDraw.Draw(image)
+    for i in range(lines):
+        draw.text((6, 6 + i * int(font_px * 1.4)), text, fill=(20, 24, 40), font=font)
+    return image
+
+
+def test_the_linter_names_every_finding(photos, tmp_path):
+    import cv2
+
+    folder = tmp_path / "mixed"
+    shutil.copytree(photos, folder)
+    first = sorted(folder.glob("*.jpg"))[0]
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
+    Image.new("RGB", (24, 30), (120, 90, 60)).save(folder / "thumb.png")
+    # Other scenes than the set's own, or they would be (rightly) near-duplicates of it.
+    extra = render_photo_set(PALETTE, tmp_path / "extra", trigger="x", count=3, seed=9,
+                             sizes=((48, 40), (80, 64), (64, 80)))
+    Image.open(extra[0]).save(folder / "small.png")
+    Image.open(extra[1]).convert("CMYK").save(folder / "cmyk.jpg")
+    deep = np.asarray(Image.open(extra[2]).convert("RGB"), np.uint16) * 257
+    cv2.imwrite(str(folder / "deep.png"), deep[:, :, ::-1].copy())
+    Image.open(first).save(folder / "zz-copy.png")
+    _text_image("SALE 50% OFF", size=(160, 96)).save(folder / "sale.png")
+    _text_image("NEW", size=(96, 72), font_px=26, lines=2).save(folder / "poster.png")
+    product = Image.new("RGB", (96, 96), (250, 250, 250))
+    ImageDraw.Draw(product).rounded_rectangle((20, 8, 76, 90), radius=10, fill=(90, 40, 20))
+    product.save(folder / "product.png")
+
+    report = lint_images(folder, resolution=64, trigger="acme style", min_images=1)
+    found = {e.file: e for e in report.entries}
+    assert found["broken.png"].findings == ("unreadable",) and not found["broken.png"].used
+    assert found["thumb.png"].findings == ("too-small",) and "24x30" in found["thumb.png"].notes[0]
+    assert found["small.png"].used and found["small.png"].findings == ("upscaled",)
+    assert found["cmyk.jpg"].used and "CMYK converted" in found["cmyk.jpg"].notes[0]
+    assert found["deep.png"].used and "16-bit" in found["deep.png"].notes[0]
+    assert not found["zz-copy.png"].used and found["zz-copy.png"].findings == ("near-duplicate",)
+    assert first.name in found["zz-copy.png"].notes[0]
+    assert found["sale.png"].used and found["sale.png"].findings == ("text",) and found["sale.png"].text_boxes
+    assert not found["poster.png"].used and found["poster.png"].findings == ("mostly-text",)
+    assert found["product.png"].used and found["product.png"].findings == ("product",)
+    # The style photos themselves pass clean.
+    assert all(found[p.name].findings == () for p in photos.glob("*.jpg"))
+    report.write(tmp_path / "report")
+    written = json.loads((tmp_path / "report" / "lint-report.json").read_text())
+    assert written["counts"]["used"] == len(report.used) == 6 + 5
+    assert "near-duplicate of" in (tmp_path / "report" / "lint-report.txt").read_text()
+
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    shutil.copy(folder / "sale.png", strict / "sale.png")
+    shutil.copy(first, strict / first.name)
+    with pytest.raises(InputError, match=r"text or logos found by OCR in 1 image\(s\): sale\.png"):
+        lint_images(strict, resolution=64, trigger="acme style", min_images=1, strict=True, products=False)
+    with pytest.raises(InputError, match=r"too few usable images: 2 of 2, need at least 12"):
+        lint_images(strict, resolution=64, trigger="acme style", ocr=False, products=False)
+
+
+def test_text_is_masked_out_of_the_loss_in_latent_space(sd15_dir, tmp_path):
+    from adgen.training.lora_data import Bucket, Example
+    from adgen.training.lora_encode import encode_examples
+
+    path = tmp_path / "sale.png"
+    _text_image("SALE", size=(80, 80)).save(path)  # fills the 64x64 bucket at scale 0.8: box -> (0, 0, 32, 16) px
+    example = Example(path, "acme style", Bucket(64, 64), text_boxes=((0, 0, 40, 20),))
+    encoded = encode_examples(_load(sd15_dir), [example], mirror=True, sdxl=False)
+    keep, mirrored = encoded.keeps[0][0, 0].numpy(), encoded.keeps[1][0, 0].numpy()
+    assert keep.shape == (32, 32)  # latent cells (VAE factor 2)
+    assert keep[:8, :16].sum() == 0 and keep[9:, :].all() and keep[:, 17:].all()
+    np.testing.assert_array_equal(mirrored, keep[:, ::-1])
+
+
+def test_lora_train_cli_on_an_images_folder(sd15_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    images = tmp_path / "pictures"
+    render_photo_set(PALETTE, images, trigger="northwind style", count=12, seed=5, sizes=SIZES)
+    out = tmp_path / "lora"
+    result = CliRunner().invoke(app, ["lora", "train", "--brand", "northwind", "--images", str(images),
+                                      "--base", str(sd15_dir), "--steps", "2", "--rank", "2", "--out", str(out)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "LoRA images in" in result.output and "used: 12" in result.output
+    info = json.loads((out / "northwind" / "adapter.json").read_text())
+    assert info["trigger"] == "northwind style" and info["steps"] == 2 and len(info["data"]) == 12
