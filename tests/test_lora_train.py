@@ -240,12 +240,50 @@ def test_lora_train_cli_on_an_images_folder(sd15_dir, tmp_path):
     from adgen.cli import app
 
     images = tmp_path / "pictures"
-    render_photo_set(PALETTE, images, trigger="northwind style", count=12, seed=5, sizes=SIZES)
+    render_photo_set(PALETTE, images, trigger="northwind style", count=5, seed=5, sizes=SIZES)
     out = tmp_path / "lora"
     result = CliRunner().invoke(app, ["lora", "train", "--brand", "northwind", "--images", str(images),
-                                      "--base", str(sd15_dir), "--steps", "2", "--rank", "2", "--out", str(out)],
-                                env={"COLUMNS": "200"})
+                                      "--base", str(sd15_dir), "--steps", "2", "--rank", "2", "--min-images", "4",
+                                      "--out", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "LoRA images in" in result.output and "used: 12" in result.output
+    assert "LoRA images in" in result.output and "used: 5" in result.output
     info = json.loads((out / "northwind" / "adapter.json").read_text())
-    assert info["trigger"] == "northwind style" and info["steps"] == 2 and len(info["data"]) == 12
+    assert info["trigger"] == "northwind style" and info["steps"] == 2 and len(info["data"]) == 5
+    assert info["data"][0]["caption"].startswith("northwind style")
+
+
+def test_lora_style_set_needs_only_the_brand_and_remakes_the_shipped_set(tmp_path, monkeypatch):
+    """The shipped photo sets are this command's output: a copy of the kit without photos/ gets
+    the same files (captions byte for byte; pixels within JPEG/SIMD rounding)."""
+    from typer.testing import CliRunner
+
+    from adgen.cli import app
+
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copytree(repo / "brand_kits" / "sakura", tmp_path / "kits" / "sakura", ignore=shutil.ignore_patterns("photos"))
+    monkeypatch.setenv("ADGEN_BRAND_KITS", str(tmp_path / "kits"))
+    result = CliRunner().invoke(app, ["lora", "style-set", "--brand", "sakura"])
+    assert result.exit_code == 0, result.output
+    made, shipped = tmp_path / "kits" / "sakura" / "photos", repo / "brand_kits" / "sakura" / "photos"
+    assert sorted(p.name for p in made.iterdir()) == sorted(p.name for p in shipped.iterdir())
+    assert len(list(made.glob("*.jpg"))) == 24 and len(list(made.glob("*.txt"))) == 12
+    for path in shipped.glob("*.txt"):
+        assert (made / path.name).read_text() == path.read_text()
+    for path in shipped.glob("*.jpg"):
+        a, b = (np.asarray(Image.open(p), np.float32) for p in (made / path.name, path))
+        assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, path.name
+    assert len({Image.open(p).size for p in made.glob("*.jpg")}) >= 6  # mixed sizes and aspects
+
+
+@pytest.mark.slow
+def test_train_gpu_script_dry_run(tmp_path):
+    """bench/train-gpu.sh --dry-run: the GPU script's own logic on CPU (tiny SDXL-shaped model)."""
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "dry.json"
+    done = subprocess.run(["bash", str(repo / "bench" / "train-gpu.sh"), "--dry-run"], capture_output=True, text=True,
+                          env={**os.environ, "PY": sys.executable, "OUT_JSON": str(out)}, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    case = json.loads(out.read_text())["cases"]["sdxl-tiny"]
+    assert case["status"].startswith("rc=0"), case
+    assert case["steps"] == 4 and case["steps_per_second"] > 0 and case["seconds_per_epoch"] > 0
+    assert case["gradient_checkpointing"] and case["lint"]["used"] == 6

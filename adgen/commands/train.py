@@ -43,6 +43,7 @@ def lora_train_command(
     resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in the adapter folder."),
     checkpoint_every: int = typer.Option(50, "--checkpoint-every", min=0, help="Steps between checkpoints (0: none)."),
     strict: bool = typer.Option(False, "--strict", help="Refuse images with text or logos instead of masking them."),
+    min_images: int = typer.Option(12, "--min-images", min=1, help="Fewest usable images the linter accepts."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing",
                                                 help="Recompute activations in the backward pass: less memory."),
 ) -> None:
@@ -56,7 +57,7 @@ def lora_train_command(
     kit = load_brand(brand)
     model = base or DEFAULT_MODEL
     config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank), batch=batch, lr=lr,
-                     checkpoint_every=checkpoint_every, strict=strict,
+                     checkpoint_every=checkpoint_every, strict=strict, min_images=min_images,
                      gradient_checkpointing=gradient_checkpointing)
     folder = train_brand_adapter(kit, load_pipeline(model), (out or lora_dir()) / kit.id, images_dir=images,
                                  config=config, base_model_sha256=model_fingerprint(model), resume=resume)
