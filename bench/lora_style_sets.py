@@ -30,14 +30,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--brands", default=",".join(BRANDS))
+    parser.add_argument("--skip-tiny", action="store_true", help="Leave out the tiny-base step times.")
     # One thread: on a shared 2-core host, two OpenMP threads stall at every barrier a descheduled
     # thread holds up (measured 30x slower per step under a load of 15).
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     results = {"threads": args.threads, "load_average_at_start": os.getloadavg(),
-               "tiny_bases": _tiny_base_step_times(args.threads), "brands": {}}
+               "tiny_bases": {} if args.skip_tiny else _tiny_base_step_times(args.threads), "brands": {}}
     print(json.dumps(results["tiny_bases"]), flush=True)
-    for brand in BRANDS:
+    for brand in args.brands.split(","):
         results["brands"][brand] = _brand(brand, args.out / brand, args.steps, tuple(range(args.seeds)), args.threads)
         print(json.dumps({brand: {k: v for k, v in results["brands"][brand].items() if k != "plates"}}), flush=True)
     if args.json:
