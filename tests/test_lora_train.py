@@ -237,6 +237,22 @@ def test_text_is_masked_out_of_the_loss_in_latent_space(sd15_dir, tmp_path):
     np.testing.assert_array_equal(mirrored, keep[:, ::-1])
 
 
+def test_sdxl_conditioning_carries_each_images_size_and_crop(sdxl_dir, tmp_path):
+    """add_time_ids = original (h, w), crop top-left (y, x) in the scaled image, bucket (h, w)."""
+    from adgen.training.lora_data import Bucket, Example
+    from adgen.training.lora_encode import encode_examples
+
+    Image.new("RGB", (100, 60), (200, 120, 40)).save(tmp_path / "wide.png")  # 5:3 into a 64x48 bucket
+    example = Example(tmp_path / "wide.png", "acme style", Bucket(64, 48))
+    encoded = encode_examples(_load(sdxl_dir), [example], mirror=False, sdxl=True)
+    # scaled to cover: 100x60 * 0.8 = 80x48, centre crop of 64 px width starts at x = 8
+    assert encoded.time_ids[0].tolist() == [60, 100, 0, 8, 48, 64]
+    conditioning = encoded.conditioning([0], "cpu", encoded.embeds.dtype)
+    assert conditioning["added_cond_kwargs"]["time_ids"].shape == (1, 6)
+    assert conditioning["encoder_hidden_states"].shape[-1] == 64  # both encoders' 32 dims, concatenated
+    assert encoded.means[0].shape == (1, 4, 24, 32)
+
+
 def test_lora_train_cli_on_an_images_folder(sd15_dir, tmp_path):
     from typer.testing import CliRunner
 
