@@ -84,6 +84,10 @@ def test_sd15_trains_on_mixed_size_photos_with_and_without_captions(sd15_dir, ph
     activate_adapter(pipe, AdapterRef("acme", folder, weight=1.0))
     assert np.abs(_render(pipe) - base).mean() > 1e-4
     activate_adapter(pipe, None)
+    # A resident pipeline that holds the brand's current adapter trains its next one.
+    again = train_lora(pipe, photos, tmp_path / "acme-2", name="acme", trigger="acme style", config=FAST,
+                       progress=False)
+    assert (again / "acme.safetensors").is_file() and set(pipe.get_list_adapters()["unet"]) == {"acme"}
 
 
 def test_sdxl_trains_and_its_adapter_applies_only_to_its_base(sdxl_dir, sd15_dir, photos, tmp_path):

@@ -107,10 +107,13 @@ def train_lora(pipe, images_dir: Path, out_dir: Path, *, name: str, trigger: str
     lora_config = LoraConfig(r=config.rank, lora_alpha=config.alpha, init_lora_weights="gaussian",
                              target_modules=list(config.target_modules))
     torch.manual_seed(config.seed)  # the gaussian init of lora_A
-    unet.add_adapter(lora_config, adapter_name=name)
+    # Trained under its own name: the resident pipeline may already hold this brand's current
+    # adapter under `name` (the saved keys carry no adapter name).
+    training_name = f"adgen-training-{name}"
+    unet.add_adapter(lora_config, adapter_name=training_name)
     # Only the new adapter may be active while it trains: other brands may be loaded, and a
     # pipeline left with LoRA disabled (activate_adapter(pipe, None)) would train nothing.
-    unet.set_adapter(name)
+    unet.set_adapter(training_name)
     unet.enable_adapters()
     trainable = {n: p for n, p in unet.named_parameters() if p.requires_grad}
     for param in trainable.values():
@@ -130,12 +133,12 @@ def train_lora(pipe, images_dir: Path, out_dir: Path, *, name: str, trigger: str
         _fit(unet, scheduler, cache, optimizer, trainable, losses, config, out_dir,
              key=key, report=report, on_step=on_step, progress=progress)
         # 4. the adapter folder: weights, metadata, lint report
-        weights = _save_weights(pipe, unet, name, lora_config, out_dir)
+        weights = _save_weights(pipe, unet, training_name, lora_config, out_dir, weight_name=f"{name}.safetensors")
     finally:
         if config.gradient_checkpointing:
             unet.disable_gradient_checkpointing()
         unet.eval()
-        unet.delete_adapters(name)
+        unet.delete_adapters(training_name)
     report.write(out_dir)
     info = {
         "name": name, "trigger": trigger, "base_model_sha256": base_sha,
@@ -232,7 +235,7 @@ def _optimizer(params, lr: float, device):
     return torch.optim.AdamW(params, lr=lr, weight_decay=1e-4), "torch AdamW"
 
 
-def _save_weights(pipe, unet, name: str, lora_config, out_dir: Path) -> Path:
+def _save_weights(pipe, unet, name: str, lora_config, out_dir: Path, *, weight_name: str) -> Path:
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
@@ -242,7 +245,6 @@ def _save_weights(pipe, unet, name: str, lora_config, out_dir: Path) -> Path:
     for old in out_dir.glob("*.safetensors"):  # the folder holds exactly one adapter (adapters.adapter_file)
         old.unlink()
     saver = type(pipe) if hasattr(type(pipe), "save_lora_weights") else StableDiffusionPipeline
-    weight_name = f"{name}.safetensors"
     saver.save_lora_weights(out_dir, unet_lora_layers=layers, weight_name=weight_name,
                             unet_lora_adapter_metadata=lora_config.to_dict())
     return out_dir / weight_name
