@@ -114,6 +114,28 @@ def test_sdxl_trains_and_its_adapter_applies_only_to_its_base(sdxl_dir, sd15_dir
         activate_adapter(_load(sd15_dir), AdapterRef("acme", folder))
 
 
+def test_text_encoders_train_only_when_asked(sdxl_dir, photos, tmp_path):
+    """Frozen by default (UNet keys only); train_text_encoder=True adds both SDXL encoders' LoRA."""
+    pipe = _load(sdxl_dir)
+    frozen = train_lora(pipe, photos, tmp_path / "frozen", name="acme", trigger="acme style", config=FAST,
+                        progress=False)
+    assert {k.split(".")[0] for k in _weights(frozen)} == {"unet"}
+    both = train_lora(pipe, photos, tmp_path / "both", name="acme", trigger="acme style",
+                      config=replace(FAST, train_text_encoder=True), progress=False)
+    weights = _weights(both)
+    assert {k.split(".")[0] for k in weights} == {"unet", "text_encoder", "text_encoder_2"}
+    # The encoders' LoRA learned: its up/B matrices start at zero and are not zero now.
+    for encoder in ("text_encoder.", "text_encoder_2."):
+        ups = [v for k, v in weights.items() if k.startswith(encoder) and ("lora_B" in k or ".up." in k)]
+        assert ups and any(float(v.abs().sum()) > 0 for v in ups), encoder
+    assert not any(p.requires_grad for p in pipe.text_encoder.parameters())  # adapters gone, encoders frozen
+    base = _render(pipe)
+    activate_adapter(pipe, AdapterRef("both", both, weight=1.0))
+    assert np.abs(_render(pipe) - base).mean() > 1e-4
+    activate_adapter(pipe, None)
+    np.testing.assert_allclose(_render(pipe), base, atol=1e-6)
+
+
 _CHILD = """
 import json, sys, time
 from pathlib import Path

@@ -46,6 +46,8 @@ def lora_train_command(
     min_images: int = typer.Option(12, "--min-images", min=1, help="Fewest usable images the linter accepts."),
     gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing",
                                                 help="Recompute activations in the backward pass: less memory."),
+    train_text_encoder: bool = typer.Option(False, "--train-text-encoder",
+                                            help="Also train LoRA on the text encoder(s); frozen by default."),
 ) -> None:
     """Lint the brand's pictures, then train its LoRA adapter into lora/<brand>/ (weights, adapter.json, lint report)."""
     from adgen.brand import load_brand
@@ -58,7 +60,7 @@ def lora_train_command(
     model = base or DEFAULT_MODEL
     config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank), batch=batch, lr=lr,
                      checkpoint_every=checkpoint_every, strict=strict, min_images=min_images,
-                     gradient_checkpointing=gradient_checkpointing)
+                     gradient_checkpointing=gradient_checkpointing, train_text_encoder=train_text_encoder)
     folder = train_brand_adapter(kit, load_pipeline(model), (out or lora_dir()) / kit.id, images_dir=images,
                                  config=config, base_model_sha256=model_fingerprint(model), resume=resume)
     console.print((folder / "lint-report.txt").read_text(encoding="utf-8"), markup=False, highlight=False)

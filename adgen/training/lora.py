@@ -59,6 +59,7 @@ class LoraTrainConfig:
     ocr: bool = True               # look for text with OCR (the linter's slowest check)
     product_check: bool = True     # warn about product shots (cut-out segmentation)
     gradient_checkpointing: bool = False
+    train_text_encoder: bool = False  # also LoRA on the text encoder(s) (attention); frozen by default
     checkpoint_every: int = 50     # steps; 0: never
     threads: int = 2               # CPU threads (ignored on CUDA)
 
@@ -116,6 +117,11 @@ def train_lora(pipe, images_dir: Path, out_dir: Path, *, name: str, trigger: str
     unet.set_adapter(training_name)
     unet.enable_adapters()
     trainable = {n: p for n, p in unet.named_parameters() if p.requires_grad}
+    encoders = _add_text_encoder_adapters(pipe, training_name, config) if config.train_text_encoder else {}
+    for attr, (encoder, _) in encoders.items():
+        trainable.update({f"{attr}.{n}": p for n, p in encoder.named_parameters() if p.requires_grad})
+    if encoders:
+        cache.live_pipe = pipe
     for param in trainable.values():
         param.data = param.data.float()  # LoRA weights train in fp32 whatever the base's dtype
     optimizer, optimizer_name = _optimizer(list(trainable.values()), config.lr, device)
@@ -133,12 +139,15 @@ def train_lora(pipe, images_dir: Path, out_dir: Path, *, name: str, trigger: str
         _fit(unet, scheduler, cache, optimizer, trainable, losses, config, out_dir,
              key=key, report=report, on_step=on_step, progress=progress)
         # 4. the adapter folder: weights, metadata, lint report
-        weights = _save_weights(pipe, unet, training_name, lora_config, out_dir, weight_name=f"{name}.safetensors")
+        weights = _save_weights(pipe, unet, training_name, lora_config, out_dir, weight_name=f"{name}.safetensors",
+                                encoders=encoders)
     finally:
         if config.gradient_checkpointing:
             unet.disable_gradient_checkpointing()
         unet.eval()
         unet.delete_adapters(training_name)
+        for encoder, _ in encoders.values():
+            _remove_text_encoder_adapter(encoder, training_name)
     report.write(out_dir)
     info = {
         "name": name, "trigger": trigger, "base_model_sha256": base_sha,
@@ -235,18 +244,65 @@ def _optimizer(params, lr: float, device):
     return torch.optim.AdamW(params, lr=lr, weight_decay=1e-4), "torch AdamW"
 
 
-def _save_weights(pipe, unet, name: str, lora_config, out_dir: Path, *, weight_name: str) -> Path:
+def _add_text_encoder_adapters(pipe, training_name: str, config: LoraTrainConfig) -> dict:
+    """LoRA on each text encoder's attention projections (CLIP q/k/v/out_proj, BERT query/key/value);
+    the encoders stay in eval mode so dropout does not break resuming. {attr: (encoder, config)}."""
+    from peft import LoraConfig, inject_adapter_in_model
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    encoders = {}
+    for attr in ("text_encoder", "text_encoder_2"):
+        encoder = getattr(pipe, attr, None)
+        if encoder is None:
+            continue
+        names = {n.rsplit(".", 1)[-1] for n, _ in encoder.named_modules()}
+        targets = ["q_proj", "k_proj", "v_proj", "out_proj"] if "q_proj" in names else ["query", "key", "value"]
+        te_config = LoraConfig(r=config.rank, lora_alpha=config.alpha, init_lora_weights="gaussian",
+                               target_modules=targets)
+        # peft's injection, as diffusers does for text encoders (transformers' add_adapter wants peft >= 0.22).
+        inject_adapter_in_model(te_config, encoder, adapter_name=training_name)
+        for module in encoder.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.set_adapter(training_name)
+        for n, param in encoder.named_parameters():
+            param.requires_grad_(f".{training_name}." in n)
+            if param.requires_grad:
+                param.data = param.data.float()
+        encoders[attr] = (encoder, te_config)
+    return encoders
+
+
+def _remove_text_encoder_adapter(encoder, training_name: str) -> None:
+    """Undo _add_text_encoder_adapters: the layers drop the adapter (others loaded stay active)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in encoder.modules():
+        if isinstance(module, BaseTunerLayer) and training_name in module.lora_A:
+            module.delete_adapter(training_name)
+    config = getattr(encoder, "peft_config", None)
+    if isinstance(config, dict):
+        config.pop(training_name, None)
+    encoder.requires_grad_(False)
+
+
+def _save_weights(pipe, unet, name: str, lora_config, out_dir: Path, *, weight_name: str,
+                  encoders: dict) -> Path:
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
     from peft.utils import get_peft_model_state_dict
 
     layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet, adapter_name=name))
+    extra = {}
+    for attr, (encoder, te_config) in encoders.items():
+        extra[f"{attr}_lora_layers"] = convert_state_dict_to_diffusers(
+            get_peft_model_state_dict(encoder, adapter_name=name))
+        extra[f"{attr}_lora_adapter_metadata"] = te_config.to_dict()
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.safetensors"):  # the folder holds exactly one adapter (adapters.adapter_file)
         old.unlink()
     saver = type(pipe) if hasattr(type(pipe), "save_lora_weights") else StableDiffusionPipeline
     saver.save_lora_weights(out_dir, unet_lora_layers=layers, weight_name=weight_name,
-                            unet_lora_adapter_metadata=lora_config.to_dict())
+                            unet_lora_adapter_metadata=lora_config.to_dict(), **extra)
     return out_dir / weight_name
 
 

@@ -28,6 +28,8 @@ class EncodedSet:
     time_ids: list = field(default_factory=list)
     embeds: object = None     # (captions, tokens, dim)
     pooled: object = None     # (captions, dim) for SDXL
+    captions: list[str] = field(default_factory=list)
+    live_pipe: object = None  # set when the text encoders train: captions are encoded every step
 
     def sample(self, idx: list[int], generator):
         """x0 drawn from each item's latent distribution (as the VAE's sample() does), and the masks."""
@@ -43,10 +45,16 @@ class EncodedSet:
         import torch
 
         captions = torch.tensor([self.caption_of[i] for i in idx])
-        kwargs = {"encoder_hidden_states": self.embeds[captions].to(device, dtype)}
-        if self.pooled is not None:
+        if self.live_pipe is not None:
+            embeds, pooled = _encode_batch(self.live_pipe, [self.captions[c] for c in captions.tolist()],
+                                           self.pooled is not None)
+        else:
+            embeds = self.embeds[captions]
+            pooled = self.pooled[captions] if self.pooled is not None else None
+        kwargs = {"encoder_hidden_states": embeds.to(device, dtype)}
+        if pooled is not None:
             kwargs["added_cond_kwargs"] = {
-                "text_embeds": self.pooled[captions].to(device, dtype),
+                "text_embeds": pooled.to(device, dtype),
                 "time_ids": torch.stack([self.time_ids[i] for i in idx]).to(device, dtype)}
         return kwargs
 
@@ -57,7 +65,7 @@ def encode_examples(pipe, examples: list[Example], *, mirror: bool, sdxl: bool) 
 
     captions = sorted({e.caption for e in examples})
     buckets = sorted({(e.bucket.width, e.bucket.height) for e in examples})
-    encoded = EncodedSet(bucket_of=[])
+    encoded = EncodedSet(bucket_of=[], captions=captions)
     encoded.embeds, encoded.pooled = _encode_captions(pipe, captions, sdxl)
     vae = pipe.vae
     factor = int(pipe.vae_scale_factor)
@@ -89,16 +97,22 @@ def encode_examples(pipe, examples: list[Example], *, mirror: bool, sdxl: bool) 
 def _encode_captions(pipe, captions: list[str], sdxl: bool):
     import torch
 
-    device = pipe.unet.device
     embeds, pooled = [], []
     with torch.no_grad():
         for start in range(0, len(captions), 16):
-            chunk = captions[start:start + 16]
-            if sdxl:
-                emb, _, pool, _ = pipe.encode_prompt(prompt=chunk, device=device, num_images_per_prompt=1,
-                                                     do_classifier_free_guidance=False)
-                pooled.append(pool.float().cpu())
-            else:
-                emb, _ = pipe.encode_prompt(chunk, device, 1, False)
+            emb, pool = _encode_batch(pipe, captions[start:start + 16], sdxl)
             embeds.append(emb.float().cpu())
+            if sdxl:
+                pooled.append(pool.float().cpu())
     return torch.cat(embeds), (torch.cat(pooled) if sdxl else None)
+
+
+def _encode_batch(pipe, captions: list[str], sdxl: bool):
+    """(embeddings, pooled or None) of captions, on the pipeline's device (with grad if enabled)."""
+    device = pipe.unet.device
+    if sdxl:
+        emb, _, pool, _ = pipe.encode_prompt(prompt=captions, device=device, num_images_per_prompt=1,
+                                             do_classifier_free_guidance=False)
+        return emb, pool
+    emb, _ = pipe.encode_prompt(captions, device, 1, False)
+    return emb, None
