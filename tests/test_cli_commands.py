@@ -53,6 +53,7 @@ MINIMAL = {
     "train base": "test_train_base_with_the_smoke_config",
     "lora train": "test_lora_train_needs_only_the_brand",
     "lora eval": "test_tiny.py::test_lora_eval_command_shows_the_shipped_adapter_pulls_plates_to_its_palette",
+    "lora style-set": "test_lora_train.py::test_lora_style_set_needs_only_the_brand_and_remakes_the_shipped_set",
     "kb add": "test_kb_commands_need_only_their_arguments",
     "kb list": "test_kb_commands_need_only_their_arguments",
     "kb search": "test_kb_commands_need_only_their_arguments",

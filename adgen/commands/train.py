@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 train_app = typer.Typer(help="Train the embedded adgen-tiny model.", no_args_is_help=True)
-lora_app = typer.Typer(help="Brand LoRA adapters: train on the kit's style images, evaluate palette fidelity.",
+lora_app = typer.Typer(help="Brand LoRA adapters: train on the brand's pictures, evaluate palette fidelity.",
                        no_args_is_help=True)
 console = Console()
 
@@ -31,28 +31,57 @@ def train_base_command(
 
 @lora_app.command("train")
 def lora_train_command(
-    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id; trains on brand_kits/<id>/style/."),
-    images: Optional[Path] = typer.Option(None, "--images", help="Style images folder (default the kit's style/)."),
+    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id: name, trigger and style words of the adapter."),
+    images: Optional[Path] = typer.Option(None, "--images", help="Folder of the brand's pictures, any size; a .txt "
+                                          "next to an image is its caption (default the kit's photos/, else style/)."),
     steps: int = typer.Option(300, "--steps", min=1, help="Optimiser steps."),
     rank: int = typer.Option(8, "--rank", min=1, help="LoRA rank (alpha is kept equal to it)."),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model (default adgen-tiny); SD 1.5-class."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Adapters root (default lora/)."),
+    batch: int = typer.Option(8, "--batch", min=1, help="Images per step (one aspect-ratio bucket per batch)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate."),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model (default adgen-tiny); SD 1.5- or SDXL-class."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Adapters root (default lora/); writes <out>/<brand>/."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in the adapter folder."),
+    checkpoint_every: int = typer.Option(50, "--checkpoint-every", min=0, help="Steps between checkpoints (0: none)."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse images with text or logos instead of masking them."),
+    min_images: int = typer.Option(12, "--min-images", min=1, help="Fewest usable images the linter accepts."),
+    gradient_checkpointing: bool = typer.Option(False, "--gradient-checkpointing",
+                                                help="Recompute activations in the backward pass: less memory."),
+    train_text_encoder: bool = typer.Option(False, "--train-text-encoder",
+                                            help="Also train LoRA on the text encoder(s); frozen by default."),
 ) -> None:
-    """Lint the brand's style images, then train its adapter into lora/<brand>/ with metadata."""
+    """Lint the brand's pictures, then train its LoRA adapter into lora/<brand>/ (weights, adapter.json, lint report)."""
     from adgen.brand import load_brand
     from adgen.generation import load_pipeline, model_fingerprint
     from adgen.request import DEFAULT_MODEL
     from adgen.settings import lora_dir
-    from adgen.training.lora import LoraTrainConfig, train_lora
+    from adgen.training.lora import LoraTrainConfig, train_brand_adapter
 
     kit = load_brand(brand)
     model = base or DEFAULT_MODEL
-    config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank))
+    config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank), batch=batch, lr=lr,
+                     checkpoint_every=checkpoint_every, strict=strict, min_images=min_images,
+                     gradient_checkpointing=gradient_checkpointing, train_text_encoder=train_text_encoder)
+    folder = train_brand_adapter(kit, load_pipeline(model), (out or lora_dir()) / kit.id, images_dir=images,
+                                 config=config, base_model_sha256=model_fingerprint(model), resume=resume)
+    console.print((folder / "lint-report.txt").read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"{kit.id} adapter → {folder}")
+
+
+@lora_app.command("style-set")
+def lora_style_set_command(
+    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id: the palette and trigger words."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default brand_kits/<id>/photos/)."),
+    count: int = typer.Option(24, "--count", min=1, help="Images to render."),
+    seed: int = typer.Option(0, "--seed", help="Scene seed: the same seed writes the same files."),
+) -> None:
+    """Render the brand's photo-like style set (still lifes in its palette, mixed sizes, half captioned)."""
+    from adgen.brand import load_brand
+    from adgen.training.style_photos import render_photo_set
+
+    kit = load_brand(brand)
     trigger = kit.adapter.trigger if kit.adapter and kit.adapter.trigger else f"{kit.id} style"
-    path = train_lora(load_pipeline(model), images or kit.kit_dir / "style", (out or lora_dir()) / kit.id,
-                      name=kit.id, trigger=trigger, fallback_caption=", ".join([trigger, *kit.style.words]),
-                      config=config, base_model_sha256=model_fingerprint(model))
-    console.print(f"{kit.id} adapter → {path}")
+    paths = render_photo_set(kit.palette, out or kit.kit_dir / "photos", trigger=trigger, count=count, seed=seed)
+    console.print(f"{len(paths)} images → {paths[0].parent}")
 
 
 @lora_app.command("eval")
