@@ -17,6 +17,7 @@ now (promotion_gate) unless forced; `rollback` returns to the version active bef
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -70,9 +71,9 @@ def registry_dir(brand: str, tenant: str = LOCAL_TENANT) -> Path:
     """Where a tenant's versions of one brand's adapter live (brand ids never start with '_')."""
     if tenant == LOCAL_TENANT:
         return adgen_home() / "lora" / brand
-    if not _SAFE_TENANT.match(tenant or ""):
-        raise InputError("not a tenant name", field="tenant", value=tenant)
-    return adgen_home() / "lora" / "_tenants" / tenant / brand
+    # A tenant is an API key's name: any text. One that is not a safe folder name gets its digest.
+    folder = tenant if _SAFE_TENANT.match(tenant or "") else "t-" + hashlib.sha256(tenant.encode()).hexdigest()[:20]
+    return adgen_home() / "lora" / "_tenants" / folder / brand
 
 
 def versions(brand: str, tenant: str = LOCAL_TENANT) -> list[AdapterVersion]:
@@ -124,6 +125,13 @@ def active(brand: str, tenant: str = LOCAL_TENANT) -> AdapterVersion | None:
         return get_version(brand, number, tenant)
     except NotFoundError:
         return None  # its folder was removed by hand: as if none were active
+
+
+def comparable(entry: AdapterVersion | None, base_model_sha256: str) -> AdapterVersion | None:
+    """`entry` when it was trained on this base (an eval can only compare versions on one base), else None."""
+    if entry is None or entry.info.get("base_model_sha256") not in (None, base_model_sha256):
+        return None
+    return entry
 
 
 def promotion_gate(candidate: AdapterVersion, current: AdapterVersion | None) -> str | None:

@@ -36,9 +36,14 @@ def lora_train_command(
     steps: int = typer.Option(300, "--steps", min=1, help="Optimiser steps."),
     rank: int = typer.Option(8, "--rank", min=1, help="LoRA rank (alpha is kept equal to it)."),
     base: Optional[str] = typer.Option(None, "--base", help="Base model (default adgen-tiny); SD 1.5-class."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Adapters root (default lora/)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Adapters root to write <brand>/ into, outside the "
+                                       "registry (default: the next registry version under ADGEN_HOME/lora/)."),
+    from_approved: bool = typer.Option(False, "--from-approved", help="Train on the service's approved plates "
+                                       "(their prompts as captions); off-brand-colour rejects become eval negatives."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="A service tenant (its API key name): its approved "
+                                         "plates and its registry. Default: every tenant's plates, the CLI's registry."),
 ) -> None:
-    """Lint the brand's style images, then train its adapter into lora/<brand>/ with metadata."""
+    """Lint the brand's images, then train its adapter as the next registry version (adgen lora list)."""
     from adgen.brand import load_brand
     from adgen.generation import load_pipeline, model_fingerprint
     from adgen.request import DEFAULT_MODEL
@@ -48,37 +53,12 @@ def lora_train_command(
     kit = load_brand(brand)
     model = base or DEFAULT_MODEL
     config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank))
+    if out is None:
+        from adgen.commands.lora_registry import train_into_registry
+
+        return train_into_registry(kit, model, images, config, tenant, from_approved)
     trigger = kit.adapter.trigger if kit.adapter and kit.adapter.trigger else f"{kit.id} style"
     path = train_lora(load_pipeline(model), images or kit.kit_dir / "style", (out or lora_dir()) / kit.id,
                       name=kit.id, trigger=trigger, fallback_caption=", ".join([trigger, *kit.style.words]),
                       config=config, base_model_sha256=model_fingerprint(model))
     console.print(f"{kit.id} adapter → {path}")
-
-
-@lora_app.command("eval")
-def lora_eval_command(
-    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id."),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model (default adgen-tiny)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps per plate."),
-) -> None:
-    """Palette distance (CIEDE2000) of held-out plates without and with the brand's adapter."""
-    from adgen.adapters import AdapterRef
-    from adgen.brand import load_brand
-    from adgen.errors import NotFoundError
-    from adgen.generation import load_pipeline
-    from adgen.request import DEFAULT_MODEL, model_defaults
-    from adgen.training.lora_eval import evaluate_adapter
-
-    kit = load_brand(brand)
-    if not (kit.adapter and kit.adapter_path.is_file()):
-        raise NotFoundError("brand has no trained adapter; run `adgen lora train` first", field="brand", value=brand)
-    model = base or DEFAULT_MODEL
-    default_steps, guidance = model_defaults(model)
-    ref = AdapterRef(name=kit.id, path=kit.adapter_path, weight=kit.adapter.weight, trigger=kit.adapter.trigger)
-    result = evaluate_adapter(load_pipeline(model), ref, kit.palette, steps=steps or default_steps, guidance=guidance)
-    table = Table("prompt", "seed", "ΔE00 without", "ΔE00 with", title=f"{kit.id}: palette distance, lower is closer")
-    for row in result.plates:
-        table.add_row(row.prompt, str(row.seed), f"{row.delta_e00_without:.2f}", f"{row.delta_e00_with:.2f}")
-    console.print(table)
-    console.print(f"mean ΔE00 {result.delta_e00_without:.2f} → {result.delta_e00_with:.2f} "
-                  f"(improvement {result.improvement:+.2f}); plates text-free: {result.text_free}")

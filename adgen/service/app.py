@@ -26,7 +26,8 @@ from adgen.service.core import ApiError, Service, ServiceSettings, log
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The app: routes, error handlers, key gate and body-size limit, the worker in the lifespan, /ui if asked."""
-    from adgen.service import routes_catalogue, routes_jobs, routes_knowledge, routes_ops, routes_reviews
+    from adgen.service import (routes_adapters, routes_catalogue, routes_jobs, routes_knowledge, routes_ops,
+                               routes_reviews)
 
     settings = settings or ServiceSettings()
     service = Service(settings)
@@ -48,7 +49,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.limits.max_body_bytes)
     app.add_middleware(KeyGate)  # added last: runs first, before the body is read
     _add_error_handlers(app)
-    for module in (routes_jobs, routes_reviews, routes_catalogue, routes_knowledge, routes_ops):
+    for module in (routes_jobs, routes_reviews, routes_adapters, routes_catalogue, routes_knowledge, routes_ops):
         app.include_router(module.router)
     if settings.ui:
         from adgen.service.ui_gate import mount_ui
