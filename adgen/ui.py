@@ -29,6 +29,7 @@ from adgen.formats import all_formats  # noqa: E402
 from adgen.request import DEFAULT_MODEL, AssetRequest  # noqa: E402
 from adgen.settings import examples_dir  # noqa: E402
 from adgen.spec import ProductSpec, load_product  # noqa: E402
+from adgen.ui_adapters import build_adapters_tab  # noqa: E402
 from adgen.validation import validate_request  # noqa: E402
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None) -> gr
                         summary_json = gr.JSON(label="Run summary")
         with gr.Tab("Check", id="check"):
             check_inputs, check_outputs, check_button = _check_tab(brand_ids, formats)
+        with gr.Tab("Adapters", id="adapters"):
+            build_adapters_tab(brand_ids, _default_brand(brand_ids))
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,
