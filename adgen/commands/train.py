@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 train_app = typer.Typer(help="Train the embedded adgen-tiny model.", no_args_is_help=True)
 lora_app = typer.Typer(help="Brand LoRA adapters: train on the kit's style images, evaluate palette fidelity.",
