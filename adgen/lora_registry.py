@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,22 +171,28 @@ def promote(brand: str, version: int, tenant: str = LOCAL_TENANT, *, force: bool
             actor: str | None = None) -> AdapterVersion:
     """Make `version` active; PromotionRefused (naming why) when it does not improve, unless `force`."""
     candidate = get_version(brand, version, tenant)
-    current = active(brand, tenant)
-    if current is not None and current.version == candidate.version:
-        return candidate
-    reason = promotion_gate(candidate, current)
-    if reason and not force:
-        raise PromotionRefused(f"not promoted: {reason} (--force promotes anyway)", field="version",
-                               value=candidate.label)
-    record = _active_record(brand, tenant)
-    history = [*record.get("history", []), {"version": candidate.version, "at": time.time(), "by": actor,
-                                           "forced": bool(reason), "gate": reason}]
-    _write_json(registry_dir(brand, tenant) / ACTIVE_FILE, {"version": candidate.version, "history": history})
+    with _locked(brand, tenant):  # two admins at once: the second decides on what the first left
+        current = active(brand, tenant)
+        if current is not None and current.version == candidate.version:
+            return candidate
+        reason = promotion_gate(candidate, current)
+        if reason and not force:
+            raise PromotionRefused(f"not promoted: {reason} (--force promotes anyway)", field="version",
+                                   value=candidate.label)
+        record = _active_record(brand, tenant)
+        history = [*record.get("history", []), {"version": candidate.version, "at": time.time(), "by": actor,
+                                               "forced": bool(reason), "gate": reason}]
+        _write_json(registry_dir(brand, tenant) / ACTIVE_FILE, {"version": candidate.version, "history": history})
     return candidate
 
 
 def rollback(brand: str, tenant: str = LOCAL_TENANT, *, actor: str | None = None) -> AdapterVersion | None:
     """Return to the version active before this one (None: back to the kit's own adapter)."""
+    with _locked(brand, tenant):
+        return _rollback(brand, tenant, actor)
+
+
+def _rollback(brand: str, tenant: str, actor: str | None) -> AdapterVersion | None:
     record = _active_record(brand, tenant)
     if record.get("version") is None:
         raise InputError("no adapter version is active for this brand: nothing to roll back", field="brand",
@@ -226,6 +235,21 @@ def version_of(adapter_path: Path | None) -> str | None:
     return f"{folder.parent.name}/v{match.group(1)}"
 
 
+@contextmanager
+def _locked(brand: str, tenant: str):
+    """An exclusive lock on the brand's active.json (flock: released if the process dies)."""
+    import fcntl
+
+    root = registry_dir(brand, tenant)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _active_record(brand: str, tenant: str) -> dict:
     path = registry_dir(brand, tenant) / ACTIVE_FILE
     return _read_json(path) if path.is_file() else {}
@@ -239,6 +263,6 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     temp.replace(path)

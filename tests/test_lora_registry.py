@@ -135,3 +135,15 @@ def test_lora_list_promote_and_rollback_need_only_brand_and_version():
     assert registry.active("northwind").version == 1
     rolled = runner.invoke(app, ["lora", "rollback", "--brand", "northwind"])
     assert rolled.exit_code == 0 and "kit adapter applies" in rolled.output, rolled.output
+
+
+def test_two_promotions_at_once_leave_one_consistent_record():
+    """Each promote reads and writes active.json under a lock: no promotion is lost from the history."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    numbers = [fake_version(base=30, mine=25).version for _ in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda n: registry.promote("northwind", n, force=True), numbers))
+    record = json.loads((registry.registry_dir("northwind") / "active.json").read_text())
+    assert sorted(entry["version"] for entry in record["history"]) == numbers
+    assert record["version"] == record["history"][-1]["version"]
