@@ -52,6 +52,10 @@ def lora_train_command(
     kit = load_brand(brand)
     model = base or DEFAULT_MODEL
     config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank))
+    if from_approved and out is not None:
+        from adgen.errors import InputError
+
+        raise InputError("--from-approved trains a registry version; leave out --out", field="--out", value=str(out))
     if out is None:
         from adgen.commands.lora_registry import train_into_registry
 
