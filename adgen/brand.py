@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from adgen.color import Color
 from adgen.errors import InputError, NotFoundError
 from adgen.loading import read_mapping, validate
+from adgen.lora_registry import apply_active
 from adgen.settings import brand_kit_roots, find_adapter
 
 BRAND_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -142,7 +143,8 @@ def load_brand(brand_id: str, root: Path | None = None) -> BrandKit:
     kit = validate(BrandKit, {**data, "id": brand_id, "kit_dir": kit_dir}, file=str(path))
     if not kit.logo_path.is_file():
         raise NotFoundError("logo file not found", file=str(path), field="logo.file", value=str(kit.logo.file))
-    return kit
+    # The active registry version (adgen lora promote) replaces the adapter the kit names.
+    return apply_active(kit)
 
 
 def list_brand_ids(root: Path | None = None) -> list[str]:

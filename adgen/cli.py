@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from adgen.commands import apikeys, init, kb, keys, review, rules
+from adgen.commands import apikeys, init, kb, keys, lora_registry, review, rules
 from adgen.commands.batch import batch_command, batch_export_approved
 from adgen.commands.listing import JSON_OPTION, show
 from adgen.commands.pack import pack_command
@@ -32,7 +32,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(review.app, name="review")
 app.add_typer(kb.app, name="kb")
 app.add_typer(train_app, name="train")
-app.add_typer(lora_app, name="lora")
+app.add_typer(lora_registry.register(lora_app), name="lora")
 app.add_typer(init.app, name="init")
 
 EXIT_OK, EXIT_FAILED_RULE, EXIT_BAD_INPUT = 0, 1, 2

@@ -57,7 +57,13 @@ def render_plate(text: str, negative: str | None, *, model: str, target: Size, s
 def _adapter(request: ResolvedRequest) -> tuple | None:
     if request.adapter_path is None:
         return None
-    return (request.brand.id, request.adapter_path, request.adapter_weight, request.adapter_trigger)
+    from adgen.lora_registry import version_of
+
+    # Each registry version gets its own name on the resident pipeline: a promotion must not
+    # reuse the weights loaded under the brand's name for the version active before.
+    version = version_of(request.adapter_path)
+    name = version.replace("/v", "_v") if version else request.brand.id
+    return (name, request.adapter_path, request.adapter_weight, request.adapter_trigger)
 
 
 def _guide(pipe, plan: Plan | None, size: tuple[int, int]):

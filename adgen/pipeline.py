@@ -20,6 +20,7 @@ from adgen.export import ExportedFiles, export
 from adgen.fixes import Draft, check_and_fix
 from adgen.generation import generate, model_fingerprint
 from adgen.layout import compose
+from adgen.lora_registry import version_of
 from adgen.plan import plan
 from adgen.plate_guide import guide_record
 from adgen.prompt import Prompt, build_prompt
@@ -106,6 +107,7 @@ def recipe(resolved: ResolvedRequest, prompt: Prompt) -> dict:
         "adapter": str(resolved.adapter_path) if resolved.adapter_path else None,
         "adapter_sha256": model_fingerprint(str(resolved.adapter_path)) if resolved.adapter_path else None,
         "adapter_weight": resolved.adapter_weight if resolved.adapter_path else None,
+        "adapter_version": version_of(resolved.adapter_path),  # <brand>/v<n> from the registry, or None
         "prompt": prompt.text, "negative_prompt": prompt.negative, "prompt_family": prompt.family,
         "seed": resolved.seed, "base_seed": resolved.base_seed, "steps": resolved.steps,
         "guidance": resolved.guidance, "template": resolved.template.name, "format": resolved.format.id,

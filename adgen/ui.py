@@ -29,6 +29,7 @@ from adgen.formats import all_formats  # noqa: E402
 from adgen.request import DEFAULT_MODEL, AssetRequest  # noqa: E402
 from adgen.settings import examples_dir  # noqa: E402
 from adgen.spec import ProductSpec, load_product  # noqa: E402
+from adgen.ui_adapters import build_adapters_tab  # noqa: E402
 from adgen.validation import validate_request  # noqa: E402
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ def build_ui(model: str | None = None, served: ServedPolicy | None = None, revie
                 (brand, findings, design_guides), (check_inputs[1], check_outputs[3], check_guides)])
         ui_review.build_review_tab(blocks, brand_ids, reviewer)
         ui_packaging.build_packaging_tab(brand, product_fields, model_box, steps)
+        with gr.Tab("Adapters", id="adapters"):
+            build_adapters_tab(brand_ids, _default_brand(brand_ids))
 
         field_inputs = list(product_fields.values())
         views = [summary_view, *galleries.values(), detail, detail_title, detail_image, cutout_view, findings,

@@ -54,6 +54,9 @@ MINIMAL = {
     "lora train": "test_lora_train_needs_only_the_brand",
     "lora eval": "test_tiny.py::test_lora_eval_command_shows_the_shipped_adapter_pulls_plates_to_its_palette",
     "lora style-set": "test_lora_train.py::test_lora_style_set_needs_only_the_brand_and_remakes_the_shipped_set",
+    "lora list": "test_lora_registry.py::test_lora_list_promote_and_rollback_need_only_brand_and_version",
+    "lora promote": "test_lora_registry.py::test_lora_list_promote_and_rollback_need_only_brand_and_version",
+    "lora rollback": "test_lora_registry.py::test_lora_list_promote_and_rollback_need_only_brand_and_version",
     "kb add": "test_kb_commands_need_only_their_arguments",
     "kb list": "test_kb_commands_need_only_their_arguments",
     "kb search": "test_kb_commands_need_only_their_arguments",
@@ -139,12 +142,15 @@ def test_train_base_with_the_smoke_config(in_tmp):
 
 @pytest.mark.slow
 def test_lora_train_needs_only_the_brand(tmp_path, monkeypatch):
-    """--steps 2 instead of 300 keeps it cheap; the adapter goes to $ADGEN_LORA, here a temp folder
-    (the shared conftest points it at the shipped adapters, which must not be overwritten)."""
-    monkeypatch.setenv("ADGEN_LORA", str(tmp_path / "lora"))
+    """--steps 2 instead of 300 keeps it cheap; the adapter becomes the registry's v1 under ADGEN_HOME
+    (a temp folder here), not promoted: the shipped adapters are never overwritten."""
     done = _adgen("lora", "train", "--brand", "northwind", "--steps", "2")
     assert done.returncode == 0, done.stdout[-3000:]
-    assert (tmp_path / "lora" / "northwind" / "northwind.safetensors").is_file(), done.stdout[-3000:]
+    version = Path(os.environ["ADGEN_HOME"]) / "lora" / "northwind" / "v1"
+    assert (version / "northwind.safetensors").is_file(), done.stdout[-3000:]
+    info = json.loads((version / "adapter.json").read_text())
+    assert info["version"] == 1 and info["training_data"]["held_out"], info
+    assert not (version.parent / "active.json").exists()
 
 
 def test_batch_needs_only_the_catalogue_and_out(tmp_path):

@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 train_app = typer.Typer(help="Train the embedded adgen-tiny model.", no_args_is_help=True)
 lora_app = typer.Typer(help="Brand LoRA adapters: train on the brand's pictures, evaluate palette fidelity.",
@@ -39,8 +38,10 @@ def lora_train_command(
     batch: int = typer.Option(8, "--batch", min=1, help="Images per step (one aspect-ratio bucket per batch)."),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate."),
     base: Optional[str] = typer.Option(None, "--base", help="Base model (default adgen-tiny); SD 1.5- or SDXL-class."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Adapters root (default lora/); writes <out>/<brand>/."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in the adapter folder."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Adapters root to write <brand>/ into, outside the "
+                                       "registry (default: the next registry version under ADGEN_HOME/lora/)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the last run from its checkpoint (the unfinished "
+                                "registry version, or the folder under --out)."),
     checkpoint_every: int = typer.Option(50, "--checkpoint-every", min=0, help="Steps between checkpoints (0: none)."),
     strict: bool = typer.Option(False, "--strict", help="Refuse images with text or logos instead of masking them."),
     min_images: int = typer.Option(12, "--min-images", min=1, help="Fewest usable images the linter accepts."),
@@ -48,12 +49,16 @@ def lora_train_command(
                                                 help="Recompute activations in the backward pass: less memory."),
     train_text_encoder: bool = typer.Option(False, "--train-text-encoder",
                                             help="Also train LoRA on the text encoder(s); frozen by default."),
+    from_approved: bool = typer.Option(False, "--from-approved", help="Train on the service's approved plates "
+                                       "(their prompts as captions); off-brand-colour rejects become eval negatives."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="A service tenant (its API key name): its approved "
+                                         "plates and its registry. Default: every tenant's plates, the CLI's registry."),
 ) -> None:
-    """Lint the brand's pictures, then train its LoRA adapter into lora/<brand>/ (weights, adapter.json, lint report)."""
+    """Lint the brand's pictures, then train its LoRA adapter as the next registry version (adgen lora list):
+    weights, adapter.json, lint report."""
     from adgen.brand import load_brand
     from adgen.generation import load_pipeline, model_fingerprint
     from adgen.request import DEFAULT_MODEL
-    from adgen.settings import lora_dir
     from adgen.training.lora import LoraTrainConfig, train_brand_adapter
 
     kit = load_brand(brand)
@@ -61,7 +66,15 @@ def lora_train_command(
     config = replace(LoraTrainConfig(), steps=steps, rank=rank, alpha=float(rank), batch=batch, lr=lr,
                      checkpoint_every=checkpoint_every, strict=strict, min_images=min_images,
                      gradient_checkpointing=gradient_checkpointing, train_text_encoder=train_text_encoder)
-    folder = train_brand_adapter(kit, load_pipeline(model), (out or lora_dir()) / kit.id, images_dir=images,
+    if from_approved and out is not None:
+        from adgen.errors import InputError
+
+        raise InputError("--from-approved trains a registry version; leave out --out", field="--out", value=str(out))
+    if out is None:
+        from adgen.commands.lora_registry import train_into_registry
+
+        return train_into_registry(kit, model, images, config, tenant, from_approved, resume=resume)
+    folder = train_brand_adapter(kit, load_pipeline(model), out / kit.id, images_dir=images,
                                  config=config, base_model_sha256=model_fingerprint(model), resume=resume)
     console.print((folder / "lint-report.txt").read_text(encoding="utf-8"), markup=False, highlight=False)
     console.print(f"{kit.id} adapter → {folder}")
@@ -82,32 +95,3 @@ def lora_style_set_command(
     trigger = kit.adapter.trigger if kit.adapter and kit.adapter.trigger else f"{kit.id} style"
     paths = render_photo_set(kit.palette, out or kit.kit_dir / "photos", trigger=trigger, count=count, seed=seed)
     console.print(f"{len(paths)} images → {paths[0].parent}")
-
-
-@lora_app.command("eval")
-def lora_eval_command(
-    brand: str = typer.Option(..., "--brand", "-b", help="Brand kit id."),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model (default adgen-tiny)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Denoising steps per plate."),
-) -> None:
-    """Palette distance (CIEDE2000) of held-out plates without and with the brand's adapter."""
-    from adgen.adapters import AdapterRef
-    from adgen.brand import load_brand
-    from adgen.errors import NotFoundError
-    from adgen.generation import load_pipeline
-    from adgen.request import DEFAULT_MODEL, model_defaults
-    from adgen.training.lora_eval import evaluate_adapter
-
-    kit = load_brand(brand)
-    if not (kit.adapter and kit.adapter_path.is_file()):
-        raise NotFoundError("brand has no trained adapter; run `adgen lora train` first", field="brand", value=brand)
-    model = base or DEFAULT_MODEL
-    default_steps, guidance = model_defaults(model)
-    ref = AdapterRef(name=kit.id, path=kit.adapter_path, weight=kit.adapter.weight, trigger=kit.adapter.trigger)
-    result = evaluate_adapter(load_pipeline(model), ref, kit.palette, steps=steps or default_steps, guidance=guidance)
-    table = Table("prompt", "seed", "ΔE00 without", "ΔE00 with", title=f"{kit.id}: palette distance, lower is closer")
-    for row in result.plates:
-        table.add_row(row.prompt, str(row.seed), f"{row.delta_e00_without:.2f}", f"{row.delta_e00_with:.2f}")
-    console.print(table)
-    console.print(f"mean ΔE00 {result.delta_e00_without:.2f} → {result.delta_e00_with:.2f} "
-                  f"(improvement {result.improvement:+.2f}); plates text-free: {result.text_free}")

@@ -26,7 +26,7 @@ from adgen.service.core import ApiError, Service, ServiceSettings, log
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The app: routes, error handlers, key gate and body-size limit, the worker in the lifespan, /ui if asked."""
-    from adgen.service import (routes_catalogue, routes_jobs, routes_knowledge, routes_ops, routes_packs,
+    from adgen.service import (routes_adapters, routes_catalogue, routes_jobs, routes_knowledge, routes_ops, routes_packs,
                                routes_reviews)
 
     settings = settings or ServiceSettings()
@@ -49,7 +49,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.limits.max_body_bytes)
     app.add_middleware(KeyGate)  # added last: runs first, before the body is read
     _add_error_handlers(app)
-    for module in (routes_jobs, routes_reviews, routes_catalogue, routes_knowledge, routes_ops, routes_packs):
+    for module in (routes_jobs, routes_reviews, routes_adapters, routes_catalogue, routes_knowledge, routes_ops,
+                   routes_packs):
         app.include_router(module.router)
     if settings.ui:
         from adgen.service.ui_gate import mount_ui

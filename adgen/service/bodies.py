@@ -109,8 +109,8 @@ class AssetOut(_Frozen):
 
 
 class Progress(_Frozen):
-    done: int = Field(description="Assets made so far.")
-    total: int = Field(description="Assets the job will make.")
+    done: int = Field(description="Assets made so far (an adapter training job: phases done).")
+    total: int = Field(description="Assets the job will make (an adapter training job: its phases).")
 
 
 class WebhookOut(_Frozen):
@@ -138,6 +138,8 @@ class JobOut(_Frozen):
     assets: list[AssetOut] = Field(description="Assets made so far, in plan order.")
     error: ErrorDetail | None = Field(None, description="Why the job failed.")
     webhook: WebhookOut | None = Field(None, description="Callback delivery, when a callback_url was given.")
+    adapter: dict | None = Field(None, description="An adapter training job's result: the version it registered "
+                                                   "and its eval figures (POST /v1/brands/{brand}/adapters).")
     created_at: float = Field(description="Unix seconds.")
     updated_at: float = Field(description="Unix seconds.")
 
@@ -178,12 +180,15 @@ def job_document(job, assets) -> JobOut:
     error = ErrorDetail(code="job_failed", message=job.error, field=job.error_field) if job.error else None
     webhook = (WebhookOut(state=job.webhook_state, attempts=job.webhook_attempts, outcome=job.webhook_outcome)
                if job.webhook_state else None)
-    return JobOut(id=job.id, status=job.status, brand=job.brand, progress=Progress(done=len(assets), total=job.total),
+    training = job.request.get("kind") == "adapter"
+    done = (job.progress or 0) if training else len(assets)
+    return JobOut(id=job.id, status=job.status, brand=job.brand, progress=Progress(done=done, total=job.total),
                   assets=[AssetOut(id=a.id, sku=a.sku, format=a.format, variant=a.variant, verdict=a.verdict,
                                    url=f"/v1/assets/{a.id}", report=ReportOut.model_validate(a.report),
                                    review_state=a.review_state)
                           for a in assets],
-                  error=error, webhook=webhook, created_at=job.created_at, updated_at=job.updated_at)
+                  error=error, webhook=webhook, adapter=job.result if training else None,
+                  created_at=job.created_at, updated_at=job.updated_at)
 
 
 class ReviewCreate(_Frozen):

@@ -43,6 +43,8 @@ def review_asset(asset_id: str, body: ReviewCreate, key: KeyDep, service: Servic
         response.headers["Idempotent-Replayed"] = "true"
     else:
         service.send_review_callbacks()
+        if review.state == "approved":  # its copy joins the brand's copy history (embedding: off this request)
+            _remember_copy(service, review)
     return review_document(review)
 
 
@@ -75,6 +77,17 @@ def get_audit(key: KeyDep, service: ServiceDep,
         return Response(audit.export(entries, "text"), media_type="text/plain")
     return Response(audit.export(entries, "csv"), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="adgen-audit.csv"'})
+
+
+def _remember_copy(service, review) -> None:
+    import threading
+
+    from adgen.service.copy_history import remember_approved_copy
+
+    asset = service.store.get_asset(review.asset_id, tenant=review.tenant)
+    if asset is not None:
+        threading.Thread(target=remember_approved_copy, args=(asset, review), name=f"copy-{review.asset_id}",
+                         daemon=True).start()
 
 
 def _version(if_match: str | None) -> int | None:

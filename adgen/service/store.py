@@ -37,7 +37,7 @@ SCHEMA = (
       id TEXT PRIMARY KEY, job_id TEXT NOT NULL REFERENCES jobs(id), position INTEGER NOT NULL,
       sku TEXT NOT NULL, format TEXT NOT NULL, variant INTEGER NOT NULL, verdict TEXT NOT NULL,
       image_path TEXT NOT NULL, media_type TEXT NOT NULL, etag TEXT NOT NULL, report TEXT NOT NULL,
-      seconds REAL NOT NULL, created_at REAL NOT NULL, UNIQUE (job_id, sku, format, variant))""",
+      seconds REAL NOT NULL, created_at REAL NOT NULL, plate_path TEXT, UNIQUE (job_id, sku, format, variant))""",
     "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs (tenant, status)",
 )
@@ -45,7 +45,8 @@ SCHEMA = (
 ASSET_COLUMNS = ("assets.*, COALESCE(reviews.state, 'pending') AS review_state FROM assets"
                  " LEFT JOIN reviews ON reviews.asset_id = assets.id")
 # Columns added after the first release: (column, declaration) added to an older file on open.
-ADDED_COLUMNS = (("started_at", "REAL"),)
+ADDED_COLUMNS = (("jobs", "started_at", "REAL"), ("jobs", "progress", "INTEGER"), ("jobs", "result", "TEXT"),
+                 ("assets", "plate_path", "TEXT"))
 
 
 class IdempotencyConflict(Exception):
@@ -78,6 +79,8 @@ class Job:
     webhook_attempts: int
     webhook_outcome: str | None
     starts: int
+    progress: int | None = None   # an adapter training job: phases done (adgen.service.adapter_jobs)
+    result: dict | None = None    # an adapter training job: the version it registered, with its figures
 
     def planned_assets(self, products: list[dict] | None = None) -> list[tuple[int, dict, str, int]]:
         """(position, product, format, variant) in the order they are made (products: as fetched)."""
@@ -100,6 +103,7 @@ class Asset:
     report: dict
     seconds: float
     review_state: str = "pending"  # adgen.service.reviews
+    plate_path: str | None = None  # the generated plate (+ .txt: its prompt), kept for adapter training
 
 
 class JobStore:
@@ -109,10 +113,10 @@ class JobStore:
         self.db = db
         init_db(db, SCHEMA + reviews.SCHEMA + audit.SCHEMA)
         with connect(db) as conn:
-            present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-            for column, declaration in ADDED_COLUMNS:
+            for table, column, declaration in ADDED_COLUMNS:
+                present = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
                 if column not in present:
-                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             # Assets recorded before reviews existed are pending review (their digest: the etag, 128 bits).
             conn.execute("INSERT OR IGNORE INTO reviews (asset_id, tenant, brand, job_id, generated_by, verdict, sha256,"
                          " state, version, reasons, created_at) SELECT assets.id, jobs.tenant, jobs.brand, jobs.id,"
@@ -237,27 +241,36 @@ class JobStore:
         return ids
 
     def record_asset(self, job_id: str, position: int, sku: str, format_id: str, variant: int, *, verdict: str,
-                     image_path: Path, report: dict, seconds: float) -> Asset:
+                     image_path: Path, report: dict, seconds: float, plate_path: Path | None = None) -> Asset:
         """Record an asset whose files are already on disk; recording it twice keeps the first."""
         digest = hashlib.sha256(image_path.read_bytes()).hexdigest()
         media_type = "image/jpeg" if image_path.suffix == ".jpg" else "image/png"
         asset_id = "ast_" + hashlib.sha256(f"{job_id}:{sku}:{format_id}:{variant}".encode()).hexdigest()[:20]
         with connect(self.db) as conn:
             inserted = conn.execute(
-                "INSERT OR IGNORE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO assets (id, job_id, position, sku, format, variant, verdict, image_path,"
+                " media_type, etag, report, seconds, created_at, plate_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?)",
                 (asset_id, job_id, position, sku, format_id, variant, verdict, str(image_path), media_type,
-                 digest[:32], json.dumps(report, default=str), seconds, time.time())).rowcount
+                 digest[:32], json.dumps(report, default=str), seconds, time.time(),
+                 str(plate_path) if plate_path else None)).rowcount
             if inserted:
                 reviews.add_pending(conn, asset_id=asset_id, job_id=job_id, verdict=verdict, sha256=digest)
             conn.execute("UPDATE jobs SET updated_at = ? WHERE id = ?", (time.time(), job_id))
             row = conn.execute(f"SELECT {ASSET_COLUMNS} WHERE assets.id = ?", (asset_id,)).fetchone()
         return _asset(row)
 
-    def finish(self, job_id: str, status: str, error: str | None = None, error_field: str | None = None) -> None:
+    def finish(self, job_id: str, status: str, error: str | None = None, error_field: str | None = None,
+               result: dict | None = None) -> None:
         with connect(self.db) as conn:
-            conn.execute("UPDATE jobs SET status = ?, error = ?, error_field = ?, updated_at = ?,"
+            conn.execute("UPDATE jobs SET status = ?, error = ?, error_field = ?, updated_at = ?, result = ?,"
                          " webhook_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END WHERE id = ?",
-                         (status, error, error_field, time.time(), job_id))
+                         (status, error, error_field, time.time(), json.dumps(result) if result else None, job_id))
+
+    def set_progress(self, job_id: str, done: int) -> None:
+        """An adapter training job's phases done (asset jobs count their recorded assets instead)."""
+        with connect(self.db) as conn:
+            conn.execute("UPDATE jobs SET progress = ?, updated_at = ? WHERE id = ?", (done, time.time(), job_id))
 
     def webhook_result(self, job_id: str, delivered: bool, attempts: int, outcome: str) -> None:
         with connect(self.db) as conn:
@@ -281,10 +294,12 @@ def _job(row) -> Job:
                callback_url=row["callback_url"], total=row["total"], status=row["status"], error=row["error"],
                error_field=row["error_field"], created_at=row["created_at"], updated_at=row["updated_at"],
                webhook_state=row["webhook_state"], webhook_attempts=row["webhook_attempts"],
-               webhook_outcome=row["webhook_outcome"], starts=row["starts"])
+               webhook_outcome=row["webhook_outcome"], starts=row["starts"], progress=row["progress"],
+               result=json.loads(row["result"]) if row["result"] else None)
 
 
 def _asset(row) -> Asset:
     return Asset(id=row["id"], job_id=row["job_id"], sku=row["sku"], format=row["format"], variant=row["variant"],
                  verdict=row["verdict"], image_path=row["image_path"], media_type=row["media_type"], etag=row["etag"],
-                 report=json.loads(row["report"]), seconds=row["seconds"], review_state=row["review_state"])
+                 report=json.loads(row["report"]), seconds=row["seconds"], review_state=row["review_state"],
+                 plate_path=row["plate_path"])

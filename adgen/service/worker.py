@@ -146,6 +146,7 @@ class JobRunner:
     def run_job(self, job: Job) -> None:
         """Make every asset of the job not yet recorded; then mark it done or failed."""
         from adgen.brand import load_brand
+        from adgen.lora_registry import apply_active
         from adgen.pipeline import run
         from adgen.request import AssetRequest
         from adgen.spec import ProductSpec
@@ -153,10 +154,14 @@ class JobRunner:
         if self.store.start(job.id) > MAX_STARTS:
             self.store.finish(job.id, "failed", f"interrupted {MAX_STARTS} times; not retried again")
             return self.emit(("finished", job.id))
+        if job.request.get("kind") == "adapter":  # POST /v1/brands/{brand}/adapters
+            from adgen.service.adapter_jobs import run_adapter_job
+
+            return run_adapter_job(self, job)
         done = {(a.sku, a.format, a.variant) for a in self.store.assets(job.id)}
         out_dir = self.jobs_dir / job.id / "out"
         try:
-            kit = load_brand(job.brand)
+            kit = apply_active(load_brand(job.brand), job.tenant)  # the tenant's promoted adapter, if any
             products = fetch_product_images(job.request["products"], self.jobs_dir / job.id / "inputs",
                                             self.fetch_policy)
             for position, product, format_id, variant in job.planned_assets(products):
@@ -167,9 +172,11 @@ class JobRunner:
                                        cutout=job.request.get("cutout", True))  # jobs stored before it: on
                 clock = time.perf_counter()
                 result = run(request, out_dir, brand=kit, tenant=job.tenant)  # its own knowledge base
+                plate = keep_plate(result)
                 seconds = time.perf_counter() - clock
                 self.store.record_asset(job.id, position, product["sku"], format_id, variant, verdict=result.verdict,
-                                        image_path=result.files.image, report=result.report.as_dict(), seconds=seconds)
+                                        image_path=result.files.image, report=result.report.as_dict(), seconds=seconds,
+                                        plate_path=plate)
                 self.emit(("asset", seconds))
         except AdgenError as exc:
             self.store.finish(job.id, "failed", exc.reason, exc.field)
@@ -182,3 +189,13 @@ class JobRunner:
             return self.store.requeue(job.id)
         self.store.finish(job.id, "done")
         self.emit(("finished", job.id))
+
+
+def keep_plate(result) -> Path:
+    """The asset's plate as <stem>.plate.png beside it, with its prompt as <stem>.plate.txt: what
+    `adgen lora train --from-approved` learns from once a reviewer approves the asset."""
+    image = Path(result.files.image)
+    plate = image.with_name(f"{image.stem}.plate.png")
+    result.composition.plate.convert("RGB").save(plate)
+    plate.with_suffix(".txt").write_text(result.prompt.text + "\n")
+    return plate
