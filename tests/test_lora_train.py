@@ -332,3 +332,33 @@ def test_train_gpu_script_dry_run(tmp_path):
     assert case["status"].startswith("rc=0"), case
     assert case["steps"] == 4 and case["steps_per_second"] > 0 and case["seconds_per_epoch"] > 0
     assert case["gradient_checkpointing"] and case["lint"]["used"] == 6
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_registry_version_stopped_after_a_checkpoint_is_resumed_into_the_same_version(sd15_dir, photos):
+    """`adgen lora train --resume` without --out: the killed run's v<n>/ keeps its checkpoint, is not
+    listed, and the resumed run finishes that same version (no v<n+1>/)."""
+    from adgen.brand import load_brand
+    from adgen.lora_registry import versions
+    from adgen.training.adapter_versions import train_version
+
+    kit = load_brand("northwind")
+    config = replace(FAST, steps=6, checkpoint_every=2)
+
+    def stop_at_5(step, steps, loss):
+        if step == 5:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train_version(_load(sd15_dir), kit, photos, config=config, on_step=stop_at_5)
+    assert versions("northwind") == []
+    unfinished = [p for p in (Path(os.environ["ADGEN_HOME"]) / "lora" / "northwind").glob("v*")]
+    assert [p.name for p in unfinished] == ["v1"] and (unfinished[0] / "checkpoints" / "latest.pt").is_file()
+    version = train_version(_load(sd15_dir), kit, photos, config=config, resume=True)
+    assert version.version == 1 and adapter_info(version.path)["resumed"]
+    assert [v.version for v in versions("northwind")] == [1]
+    with pytest.raises(InputError, match="no unfinished training"):
+        train_version(_load(sd15_dir), kit, photos, config=config, resume=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,12 +22,14 @@ from adgen.lora_registry import (LOCAL_TENANT, AdapterVersion, active, get_versi
 from adgen.training.adapter_eval import HELD_OUT_DIR, IMAGE_SUFFIXES, NEGATIVES_DIR
 
 HELD_OUT_EVERY = 6       # one image in six is held out for the eval...
+TRAIN_SET_DIR = "train_set"  # links to the images a run trains on, while it runs
 MIN_TRAIN_IMAGES = 12    # ...as long as the trainer keeps at least this many (its linter's minimum)
 
 
 def train_version(pipe, kit, images_dir: Path, *, tenant: str = LOCAL_TENANT, config=None,
                   base_model_sha256: str = "unknown", negatives_dir: Path | None = None, source: str = "folder",
-                  progress: Callable[[str], None] = lambda phase: None, resume: bool = False) -> AdapterVersion:
+                  progress: Callable[[str], None] = lambda phase: None, resume: bool = False,
+                  on_step: Callable[[int, int, float], None] | None = None) -> AdapterVersion:
     """Train `kit`'s adapter on the images in `images_dir` (+ .txt captions) as the next version;
     resume: continue the newest unfinished version from its checkpoint instead."""
     from adgen.training.lora import LoraTrainConfig, train_lora
@@ -45,16 +46,22 @@ def train_version(pipe, kit, images_dir: Path, *, tenant: str = LOCAL_TENANT, co
                            if p.suffix.lower() in IMAGE_SUFFIXES) if negatives_dir else []
         _copy(negatives, folder / NEGATIVES_DIR)
         trigger = kit.adapter.trigger if kit.adapter and kit.adapter.trigger else f"{kit.id} style"
-        with tempfile.TemporaryDirectory(prefix="adgen-train-") as staging:
-            for path in images:
-                if path not in held:  # linked, not copied: a brand's photo set can be large
-                    for part in (path, path.with_suffix(".txt")):
-                        if part.is_file():
-                            os.symlink(part.resolve(), Path(staging) / part.name)
-            progress("training")
-            started = time.time()
-            train_lora(pipe, Path(staging), folder, name=kit.id, trigger=trigger, style_words=tuple(kit.style.words),
-                       config=config or LoraTrainConfig(), base_model_sha256=base_model_sha256, resume=resume)
+        # The training set is linked inside the version, not in a temp folder: a checkpoint names its
+        # images, and a --resume relinks the same names at the same paths.
+        staging = folder / TRAIN_SET_DIR
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for path in images:
+            if path not in held:  # linked, not copied: a brand's photo set can be large
+                for part in (path, path.with_suffix(".txt")):
+                    if part.is_file():
+                        os.symlink(part.resolve(), staging / part.name)
+        progress("training")
+        started = time.time()
+        train_lora(pipe, staging, folder, name=kit.id, trigger=trigger, style_words=tuple(kit.style.words),
+                   config=config or LoraTrainConfig(), base_model_sha256=base_model_sha256, resume=resume,
+                   on_step=on_step)
+        shutil.rmtree(staging)
     except BaseException:
         # A failed run leaves no half version behind, unless it left a checkpoint to --resume from
         # (listing skips a folder without adapter.json either way).
