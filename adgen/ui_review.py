@@ -208,8 +208,12 @@ def _decider(decision: str):
             return [*_show(state, brand, position, request, _note("No such asset any more.", "refused")),
                     gr.update(), gr.update()]
         review, replayed = found
-        if reviewer.after_decision is not None and not replayed:
-            reviewer.after_decision()
+        if not replayed:
+            from adgen.service.copy_history import remember_in_background
+
+            remember_in_background(_stores(reviewer.db)[1], review)  # approved copy to the copy history
+            if reviewer.after_decision is not None:
+                reviewer.after_decision()
         views = _show(state, brand, position, request)
         if views[2] and position < len(views[2]) and views[2][position] == review.asset_id:
             views = _show(state, brand, position + 1, request)  # it stays in this queue: move on

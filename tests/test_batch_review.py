@@ -76,7 +76,13 @@ def test_require_approval_then_export_only_the_approved(batch, tmp_path):
     queue = store.list("shop")
     assert [(r.state, r.generated_by, r.brand) for r in queue] == [("pending", creator.id, "northwind")] * 3
     first, second, third = (r.asset_id for r in queue)
-    assert cli("review", "approve", first, "--reviewer", reviewer.id, "--comment", "on brand").exit_code == 0
+    approved = cli("review", "approve", first, "--reviewer", reviewer.id, "--comment", "on brand")
+    assert approved.exit_code == 0, approved.output
+    # The approved copy is in the brand's copy history of the key's tenant; the rejected one's is not.
+    from adgen.knowledge import KnowledgeBase
+
+    history = [s for s in KnowledgeBase("shop", "northwind").sources() if s.get("kind") == "copy-history"]
+    assert [s["source"] for s in history] == [f"approved-{first}.txt"], history
     assert cli("review", "reject", second, "--reviewer", reviewer.id, "--reason", "off_brand_colour").exit_code == 0
 
     to = tmp_path / "publish"

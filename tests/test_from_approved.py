@@ -73,8 +73,9 @@ def test_train_from_approved_plates_and_eval_on_approved_and_negatives(sd15_dir,
     version = registry.get_version("northwind", 1, "shop")
     data = version.info["training_data"]
     assert (data["source"], data["images"], data["train_images"], data["negatives"]) == ("approved", 14, 12, 3)
-    captions = [row["caption"] for row in version.info["data"]]  # the recipes' prompts, not the fallback caption
-    assert len(captions) == 12 and all(c.startswith("studio backdrop number ") for c in captions), captions
+    # The recipes' prompts after the trigger (the trainer leads every caption with it), not the fallback caption.
+    captions = [row["caption"] for row in version.info["data"]]
+    assert len(captions) == 12 and all(c.startswith("northwind style, studio backdrop number ") for c in captions), captions
     evaluated = runner.invoke(app, ["lora", "eval", "--brand", "northwind", "--tenant", "shop", "--base",
                                     str(sd15_dir), "--steps", "1", "--seeds", "0,1", "--prompts", "1"],
                               env={"COLUMNS": "220"})

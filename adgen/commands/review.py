@@ -107,9 +107,22 @@ def _decide(asset_id: str, key_id: str, decision: str, comment, reasons, expecte
         raise InputError(refused.message, field="--key-id", value=key_id) from None
     except ReviewConflict as conflict:
         raise InputError(conflict.message, field="--expected-state", value=conflict.current.state) from None
+    if review.state == "approved" and not replayed:
+        _remember_copy(review)
     when = dt.datetime.fromtimestamp(review.decided_at, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     console.print(f"{review.asset_id}: {review.state} by {review.reviewer_key} ({review.reviewer_tenant}) at {when}"
                   f"{' (already decided)' if replayed else ''}", highlight=False)
+
+
+def _remember_copy(review) -> None:
+    """The approved asset's copy to the brand's copy history, before the command exits (HTTP does it in the background)."""
+    from adgen.service.copy_history import remember_approved_copy
+    from adgen.service.store import JobStore
+    from adgen.service_db import service_db_path
+
+    asset = JobStore(service_db_path()).get_asset(review.asset_id, tenant=review.tenant)
+    if asset is not None and remember_approved_copy(asset, review):
+        console.print(f"its copy joins {review.brand}'s copy history (tenant {review.tenant})", highlight=False)
 
 
 def _key(key_id: str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 log = logging.getLogger("adgen.api")
@@ -40,3 +41,18 @@ def remember_approved_copy(asset, review) -> bool:
         log.exception("copy history for %s", asset.id)
         return False
     return True
+
+
+def remember_in_background(jobs, review) -> threading.Thread | None:
+    """Keep an approval's copy without making the decision wait for the embedding (HTTP and the app).
+
+    `jobs` is the service's JobStore; None when the asset is gone or the decision was not an approval."""
+    if review.state != "approved":
+        return None
+    asset = jobs.get_asset(review.asset_id, tenant=review.tenant)
+    if asset is None:
+        return None
+    thread = threading.Thread(target=remember_approved_copy, args=(asset, review), name=f"copy-{review.asset_id}",
+                              daemon=True)
+    thread.start()
+    return thread

@@ -80,14 +80,9 @@ def get_audit(key: KeyDep, service: ServiceDep,
 
 
 def _remember_copy(service, review) -> None:
-    import threading
+    from adgen.service.copy_history import remember_in_background
 
-    from adgen.service.copy_history import remember_approved_copy
-
-    asset = service.store.get_asset(review.asset_id, tenant=review.tenant)
-    if asset is not None:
-        threading.Thread(target=remember_approved_copy, args=(asset, review), name=f"copy-{review.asset_id}",
-                         daemon=True).start()
+    remember_in_background(service.store, review)
 
 
 def _version(if_match: str | None) -> int | None:
