@@ -47,6 +47,7 @@ class BatchOptions:
     engine: str = "local"
     workers: int | None = None      # finishing processes (local) or CPU slots (ray); 0 = sequential; None = auto
     ray_address: str | None = None
+    keep_plates: bool = False       # --require-approval: each plate beside its asset (adgen.export.keep_plate)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _plan(catalogue: Catalogue, options: BatchOptions) -> tuple[list[Item], list
                                        seed=options.seed, model=options.model, steps=options.steps)
                 items.append(Item(len(items), entry.row, format_id, variant, entry.sku, chunk, "pending",
                                   note=entry.note))
-                jobs.append(Job((entry.row, format_id, variant), request, kit, chunk))
+                jobs.append(Job((entry.row, format_id, variant), request, kit, chunk, options.keep_plates))
     return items, jobs
 
 

@@ -37,3 +37,14 @@ def write_atomic(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
+
+
+def keep_plate(result) -> Path:
+    """The asset's plate as <stem>.plate.png beside it, with its prompt as <stem>.plate.txt: what
+    `adgen lora train --from-approved` learns from once a reviewer approves the asset."""
+    image = Path(result.files.image)
+    plate = image.with_name(f"{image.stem}.plate.png")
+    result.composition.plate.convert("RGB").save(plate)
+    plate.with_suffix(".txt").write_text(result.prompt.text + "\n")
+    return plate
+

@@ -76,6 +76,11 @@ def test_require_approval_then_export_only_the_approved(batch, tmp_path):
     queue = store.list("shop")
     assert [(r.state, r.generated_by, r.brand) for r in queue] == [("pending", creator.id, "northwind")] * 3
     first, second, third = (r.asset_id for r in queue)
+    # Each plate is kept beside its asset and recorded, for `adgen lora train --from-approved`.
+    from adgen.service.store import JobStore
+
+    kept = JobStore(service_db_path()).get_asset(first, "shop").plate_path
+    assert kept and Path(kept).is_file() and Path(kept).with_suffix(".txt").read_text().strip()
     approved = cli("review", "approve", first, "--reviewer", reviewer.id, "--comment", "on brand")
     assert approved.exit_code == 0, approved.output
     # The approved copy is in the brand's copy history of the key's tenant; the rejected one's is not.

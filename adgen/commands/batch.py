@@ -46,7 +46,8 @@ def batch_command(
     options = BatchOptions(catalogue=catalogue, out=out, formats=tuple(format), variants=variants, brand=brand,
                            seed=seed, model=model, steps=steps, mapping=tuple(parse_mapping(mapping).items()),
                            fetch_images=fetch_images, batch_size=batch_size, cpu_threads=cpu_threads,
-                           resume=resume, engine=engine, workers=workers, ray_address=ray_address)
+                           resume=resume, engine=engine, workers=workers, ray_address=ray_address,
+                           keep_plates=require_approval)
     with _ProgressBar() as bar:
         outcome = run_batch(options, on_plan=bar.start, on_result=bar.advance)
     _print_summary(outcome)

@@ -23,6 +23,7 @@ class Job:
     request: AssetRequest
     brand: BrandKit
     chunk: int
+    keep_plate: bool = False         # under review: the plate is kept for `adgen lora train --from-approved`
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ def finish_asset(job: Job, out: Path, plate: Image.Image | None, make_plate: Cal
     except Exception as exc:  # one broken asset must not stop the batch; the manifest keeps the reason
         last = traceback.extract_tb(exc.__traceback__)[-1]
         return JobResult(job.key, error=f"{type(exc).__name__}: {exc} ({Path(last.filename).name}:{last.lineno})")
+    if job.keep_plate:
+        from adgen.export import keep_plate
+
+        keep_plate(result)
     return JobResult(job.key, verdict=result.verdict, path=str(result.files.image.relative_to(out)),
                      report=str(result.files.report.relative_to(out)),
                      failed_rules=tuple(sorted({f.rule for f in result.report.failed()})),

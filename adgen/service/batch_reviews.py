@@ -58,8 +58,14 @@ def submit(out: Path, done: list[tuple[Path, Path]], key_id: str, *, fingerprint
             findings = {name: report.get(name) for name in ("verdict", "findings", "attempts")}
             ids.append(store.record_asset(job.id, position, recipe["product"]["sku"], recipe["format"],
                                           recipe["variant"], verdict=report["verdict"], image_path=image.resolve(),
-                                          report=findings, seconds=0.0).id)
+                                          report=findings, seconds=0.0, plate_path=_kept_plate(image)).id)
     return ids
+
+
+def _kept_plate(image: Path) -> Path | None:
+    """The plate the batch kept beside the asset (adgen.export.keep_plate), if it did."""
+    plate = image.with_name(f"{image.stem}.plate.png")
+    return plate.resolve() if plate.is_file() else None
 
 
 def export_approved(out: Path, to: Path, key_id: str) -> Exported:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from adgen.errors import AdgenError
+from adgen.export import keep_plate
 from adgen.service.inputs import fetch_product_images
 from adgen.service.store import MAX_STARTS, Job, JobStore
 
@@ -189,13 +190,3 @@ class JobRunner:
             return self.store.requeue(job.id)
         self.store.finish(job.id, "done")
         self.emit(("finished", job.id))
-
-
-def keep_plate(result) -> Path:
-    """The asset's plate as <stem>.plate.png beside it, with its prompt as <stem>.plate.txt: what
-    `adgen lora train --from-approved` learns from once a reviewer approves the asset."""
-    image = Path(result.files.image)
-    plate = image.with_name(f"{image.stem}.plate.png")
-    result.composition.plate.convert("RGB").save(plate)
-    plate.with_suffix(".txt").write_text(result.prompt.text + "\n")
-    return plate
