@@ -1,5 +1,5 @@
-"""Claim matching on the held-out sets (bench/data/claims_heldout.yaml, claims_heldout2.yaml): claims and evidence
-never used to choose the method or its thresholds, each measured once after they were frozen. The figures
+"""Claim matching on the held-out sets (bench/data/claims_heldout*.yaml): claims and evidence written before the
+method round they measure, each measured once after it was frozen (sets 1 and 2 are tuning data since). The figures
 docs/knowledge.md quotes must not fall; where they are below the issue's bar (recall@1 >= 0.9, false matches
 <= 5 %) the strict xfail says so and turns red the day they reach it, so the bar is then held here too.
 Below them: unit tests of the coverage stage (adgen/kb_coverage.py)."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.knowledge import HELD_OUT, HELD_OUT_2, held_out_figures
+from bench.knowledge import HELD_OUT, HELD_OUT_2, HELD_OUT_3, held_out_figures
 
 BAR_RECALL, BAR_FALSE_MATCH = 0.9, 0.05
 # Measured with e5-small, bigram weight 0.3, the coverage stage and the shipped per-locale thresholds:
@@ -17,14 +17,19 @@ BAR_RECALL, BAR_FALSE_MATCH = 0.9, 0.05
 FLOORS = {
     "claims_heldout": {"en": (0.92, 0.0), "ja": (1.0, 0.0), "zh": (0.92, 0.0)},
     "claims_heldout2": {"en": (1.0, 0.0), "ja": (1.0, 0.0), "zh": (1.0, 0.0)},
+    # Measured once, after the second round was frozen: en 0.786 / 0.125, ja 0.923 / 0.045, zh 1.000 / 0.227.
+    "claims_heldout3": {"en": (0.78, 0.13), "ja": (0.92, 0.05), "zh": (1.0, 0.23)},
 }
-BELOW_BAR: set[tuple[str, str]] = set()
+# Below the bar on held-out 3: same-topic negatives with no load-bearing word ("Non-stick coating" beside an
+# uncoated pan, "苏州织造" beside 杭州, "新疆精河枸杞" beside 宁夏中宁) and evidence worded otherwise ("cast in one
+# piece of iron" for cast iron, "for as long as you own it" for lifetime, "加えていません" for 無添加).
+BELOW_BAR = {("claims_heldout3", "en"), ("claims_heldout3", "zh")}
 CASES = [(name, lang) for name in FLOORS for lang in sorted(FLOORS[name])]
 
 
 @pytest.fixture(scope="module")
 def figures():
-    return {path.stem: held_out_figures(path) for path in (HELD_OUT, HELD_OUT_2)}
+    return {path.stem: held_out_figures(path) for path in (HELD_OUT, HELD_OUT_2, HELD_OUT_3)}
 
 
 @pytest.mark.parametrize("held_out, language", CASES)
