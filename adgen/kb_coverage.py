@@ -33,13 +33,28 @@ def uncovered(claim: str, passage: str) -> tuple[str, ...]:
     table = _table()
     said, evidence = _normal(claim), _normal(passage)
     missing, spans = [], []
-    for term in table.terms:
-        found = term.claim_pattern.search(said)
-        if found is None:
+    # A term inside a longer one's words is that term's ("最高" in "最高賞" is the award's, not a superlative).
+    found_terms = [(term, f) for term in table.terms if (f := term.claim_pattern.search(said))]
+    for term, found in sorted(found_terms, key=lambda tf: tf[1].end() - tf[1].start(), reverse=True):
+        a, b = found.span()
+        if any(x <= a and b <= y for x, y in spans):
             continue
         spans.append(found.span())
         if not term.evidence_pattern.search(evidence):
             missing.append(_as_written(claim, found.group(0)))
+    # A place the claim says the product is made in, grown in or comes from (産) must be the passage's.
+    for words, place in _places(said):
+        if not _place_pattern(place).search(evidence):
+            missing.append(_as_written(claim, words))
+    # What the claim says the product is fit for ("oven-safe", "電子レンジ対応") the passage must name.
+    for words, thing in _fit_for(said):
+        if any(t.claim_pattern.search(thing) for t in table.terms):
+            continue  # a term ("dishwasher") is checked as that term, above
+        if not _alternation([thing]).search(evidence):
+            missing.append(_as_written(claim, words))
+    # A positive word the passage negates ("Electrolytes added" beside "nothing is added").
+    for words in _negated(said, evidence):
+        missing.append(_as_written(claim, words))
     # Any other "X-free" claim ("acid-free", "BPA-free") needs the passage to say the product is free of X.
     for found in _FREE_FROM.finditer(said):
         if any(a <= found.start() < b for a, b in spans):
@@ -85,6 +100,8 @@ def contradicted(claim: str, passage: str) -> bool:
     if any(c.search(said) and not o.search(said) and o.search(evidence) and not c.search(evidence)
            for c, o in table.opposites):
         return True
+    if _negated(said, evidence):
+        return True
     stated = _quantities(evidence)
     return any(dimension and any(d == dimension for d, _ in stated) and not _stated((dimension, value), stated)
                for _, (dimension, value) in _quantity_spans(said))
@@ -104,6 +121,13 @@ class _Table:
     units: dict[str, tuple[str, float]]  # unit form -> (dimension, factor to the dimension's base unit)
     number_words: dict[str, float]
     opposites: tuple[tuple[re.Pattern, re.Pattern], ...]
+    origin: re.Pattern              # "made in X" (group place), "X産" (group cjk_place)
+    places: dict[str, tuple[str, ...]]   # a place -> every name for it ("usa" -> "united states", "american")
+    fit_for: re.Pattern             # "X safe", "X対応" (group thing)
+    polarity: tuple[tuple[re.Pattern, re.Pattern], ...]  # (positive word, the passage's negation of it)
+    claim_negators: re.Pattern      # a claim with one of these is not a positive claim ("no added sugar")
+    date_units: frozenset[str]      # a number >= date_min before one of these is a calendar year (2024年)
+    date_min: float
 
 
 @cache
@@ -111,6 +135,9 @@ def _table() -> _Table:
     data = yaml.safe_load(TERMS_FILE.read_text(encoding="utf-8"))
     terms = tuple(_Term(name, _alternation(spec["forms"]), _alternation(spec["forms"] + spec.get("backed_by", [])))
                   for name, spec in data["terms"].items())
+    # A member of an exclusive group (a variety, a process, a storage) is load-bearing too: the passage must name it.
+    terms += tuple(_Term(str(m), _alternation([m]), _alternation([m])) for group in data.get("exclusive", [])
+                   for m in group)
     units = {}
     for name, spec in data["units"].items():
         for form in spec["forms"]:
@@ -124,8 +151,32 @@ def _table() -> _Table:
               + r"|\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + rf")\b(?=\s?{unit})"
               + r"|[〇零一二三四五六七八九两兩十百千]+(?=\s?(?:" + "|".join(map(re.escape, cjk_units)) + "))")
     pattern = re.compile(rf"(?P<number>{number})(?:\s?(?P<unit>{unit}))?")
-    opposites = tuple((_alternation([a]), _alternation([b])) for a, b in data["opposites"])
-    return _Table(terms, pattern, units, words, opposites)
+    pairs = [tuple(pair) for pair in data["opposites"]]
+    # Exclusive groups: each member is the opposite of every other (washed / natural process / honey process).
+    pairs += [(a, b) for group in data.get("exclusive", []) for a in group for b in group if a != b]
+    opposites = tuple((_alternation([a]), _alternation([b])) for a, b in pairs)
+    origin = data["origin"]
+    stop = "|".join(map(re.escape, origin["stop"]))
+    place_word = rf"(?!(?:{stop})\b)[a-z][a-z.]*"
+    origin_pattern = re.compile(
+        r"(?<![a-z])(?:" + "|".join(map(re.escape, origin["verbs"])) + r")(?: [a-z]+){0,3}? in (?:the )?"
+        + rf"(?P<place>{place_word}(?: {place_word}){{0,2}})"
+        + r"|(?P<cjk_place>[\u4e00-\u9fff]{2,})(?:" + "|".join(map(re.escape, origin["cjk_after"])) + ")"
+        + r"|(?:" + "|".join(map(re.escape, origin["cjk_before"])) + r")(?P<cjk_place2>[\u4e00-\u9fff]{2,4})")
+    places = {}
+    for group in data["places"]:
+        names = tuple(_normal(str(n)) for n in group)
+        for name in names:
+            places[name] = names
+    fit = data["fit_for"]
+    fit_pattern = re.compile(
+        r"(?P<thing>[a-z]+) (?:" + "|".join(map(re.escape, fit["after_word"])) + r")(?![a-z])"
+        + r"|(?<![a-z])(?:" + "|".join(map(re.escape, fit["before_word"])) + r") (?P<nutrient>[a-z]+)"
+        + r"|(?P<cjk_thing>[\u30a0-\u30ff\u4e00-\u9fffa-z]+)(?:" + "|".join(map(re.escape, fit["after_cjk"])) + ")")
+    polarity = tuple((_alternation([p["word"]]), _alternation(p["negated"])) for p in data["polarity"])
+    negators = _alternation(data["claim_negators"])
+    return _Table(terms, pattern, units, words, opposites, origin_pattern, places, fit_pattern, polarity, negators,
+                  frozenset(_normal(u) for u in data["dates"]["units"]), float(data["dates"]["min"]))
 
 
 def _alternation(forms: list) -> re.Pattern:
@@ -144,6 +195,34 @@ def _free_of(thing: str) -> re.Pattern:
     """How a passage says a product is free of a thing: "acid free", "free of acid", "no acid", "without acids"."""
     word = re.escape(thing) + r"(?:e?s)?"
     return re.compile(rf"(?<![a-z0-9])(?:{word} free|(?:free (?:of|from)|no|zero|without|contains no) {word})(?![a-z])")
+
+
+def _places(said: str) -> list[tuple[str, str]]:
+    """(the claim's words, the place) for each place of make or growth the claim names."""
+    out = []
+    for found in _table().origin.finditer(said):
+        place = found.group("place") or found.group("cjk_place") or found.group("cjk_place2")
+        out.append((found.group(0), place.strip(" .")))
+    return out
+
+
+@cache
+def _place_pattern(place: str) -> re.Pattern:
+    """A passage names a place by any of its names ("USA", "United States", "American")."""
+    return _alternation(list(_table().places.get(place, (place,))))
+
+
+def _fit_for(said: str) -> list[tuple[str, str]]:
+    return [(found.group(0), found.group("thing") or found.group("nutrient") or found.group("cjk_thing")) for found in _table().fit_for.finditer(said)]
+
+
+def _negated(said: str, evidence: str) -> list[str]:
+    """The claim's positive words ("added") that the passage states in the negative ("nothing is added")."""
+    table = _table()
+    if table.claim_negators.search(said):
+        return []
+    return [found.group(0) for word, negation in table.polarity
+            if (found := word.search(said)) and negation.search(evidence)]
 
 
 def _as_written(claim: str, found: str) -> str:
@@ -170,6 +249,8 @@ def _quantity_spans(text: str) -> list[tuple[str, tuple[str, float]]]:
             continue
         unit = found.group("unit")
         dimension, factor = table.units[unit] if unit else ("", 1.0)
+        if unit in table.date_units and value >= table.date_min:  # 2024年: a date, not 2024 years
+            dimension, factor = "date", 1.0
         out.append((found.group(0).strip(), (dimension, value * factor)))
     return out
 

@@ -1,5 +1,5 @@
-"""Claim matching on the held-out sets (bench/data/claims_heldout.yaml, claims_heldout2.yaml): claims and evidence
-never used to choose the method or its thresholds, each measured once after they were frozen. The figures
+"""Claim matching on the held-out sets (bench/data/claims_heldout*.yaml): claims and evidence written before the
+method round they measure, each measured once after it was frozen (sets 1 and 2 are tuning data since). The figures
 docs/knowledge.md quotes must not fall; where they are below the issue's bar (recall@1 >= 0.9, false matches
 <= 5 %) the strict xfail says so and turns red the day they reach it, so the bar is then held here too.
 Below them: unit tests of the coverage stage (adgen/kb_coverage.py)."""
@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import pytest
 
-from bench.knowledge import HELD_OUT, HELD_OUT_2, held_out_figures
+from bench.knowledge import HELD_OUT, HELD_OUT_2, HELD_OUT_3, held_out_figures
 
 BAR_RECALL, BAR_FALSE_MATCH = 0.9, 0.05
 # Measured with e5-small, bigram weight 0.3, the coverage stage and the shipped per-locale thresholds:
-# (recall@1 at least, false matches at most) per set and language.
+# (recall@1 at least, false matches at most) per set and language. Held-out sets 1 and 2 were each measured
+# once and have been tuning data since the coverage stage's second round: their floors hold that round's gains.
 FLOORS = {
-    "claims_heldout": {"en": (0.78, 0.0), "ja": (0.76, 0.05), "zh": (0.92, 0.0)},
-    "claims_heldout2": {"en": (0.93, 0.08), "ja": (0.84, 0.05), "zh": (1.0, 0.09)},
+    "claims_heldout": {"en": (0.92, 0.0), "ja": (1.0, 0.0), "zh": (0.92, 0.0)},
+    "claims_heldout2": {"en": (1.0, 0.0), "ja": (1.0, 0.0), "zh": (1.0, 0.0)},
+    # Measured once, after the second round was frozen: en 0.786 / 0.125, ja 0.923 / 0.045, zh 1.000 / 0.227.
+    "claims_heldout3": {"en": (0.78, 0.13), "ja": (0.92, 0.05), "zh": (1.0, 0.23)},
 }
-# Below the bar: evidence worded otherwise than the term table ("replace it free of charge" for a guarantee,
-# 12か月 for 1年), and contradictions with no load-bearing word ("Made in Italy" beside a spring in Vermont).
-BELOW_BAR = {("claims_heldout", "en"), ("claims_heldout", "ja"),
-             ("claims_heldout2", "en"), ("claims_heldout2", "ja"), ("claims_heldout2", "zh")}
+# Below the bar on held-out 3: same-topic negatives with no load-bearing word ("Non-stick coating" beside an
+# uncoated pan, "苏州织造" beside 杭州, "新疆精河枸杞" beside 宁夏中宁) and evidence worded otherwise ("cast in one
+# piece of iron" for cast iron, "for as long as you own it" for lifetime, "加えていません" for 無添加).
+BELOW_BAR = {("claims_heldout3", "en"), ("claims_heldout3", "zh")}
 CASES = [(name, lang) for name in FLOORS for lang in sorted(FLOORS[name])]
 
 
 @pytest.fixture(scope="module")
 def figures():
-    return {path.stem: held_out_figures(path) for path in (HELD_OUT, HELD_OUT_2)}
+    return {path.stem: held_out_figures(path) for path in (HELD_OUT, HELD_OUT_2, HELD_OUT_3)}
 
 
 @pytest.mark.parametrize("held_out, language", CASES)
@@ -67,6 +70,21 @@ OATS = "Our oat drink is made from Finnish oats, enzymatically treated and steep
     ("九次窨制", "茶坯与茉莉花经过七次窨制。", ("九次",)),
     ("有机认证", "农药残留符合国家标准。", ("有机", "认证")),
     ("Keeps drinks hot all day", "It kept water cold all day.", ("hot",)),
+    # Second round: synonyms as data, durations with a date guard, origin, fitness, polarity, exclusive groups.
+    ("Two-year guarantee", "If a pair wears through within two years, we replace it free of charge.", ()),
+    ("食洗機OK", "食器洗い乾燥機と電子レンジに対応しています。", ()),
+    ("賞味期限1年", "賞味期限は製造日から12か月です。", ()),
+    ("賞味期限2年", "賞味期限は製造日から12か月です。", ("2年",)),
+    ("2024年の金賞", "2024年のコンテストで金賞を受賞しました。", ()),
+    ("品評会で最高賞", "全国茶品評会で農林水産大臣賞を受賞しました。", ()),
+    ("Knit in the USA", "Socks are knitted in our own mill in North Carolina, USA.", ()),
+    ("Made in Italy", "Each litre contains 45 mg of calcium; nothing is added.", ("Made in Italy",)),
+    ("香川県産小麦", "原料は北海道産小麦です。", ("香川県産",)),
+    ("Electrolytes added", "Each litre contains 45 mg of calcium; nothing is added.", ("added",)),
+    ("No added sugar", "It contains no added sugar.", ()),
+    ("オーブン対応", "食器洗い乾燥機と電子レンジに対応しています。", ("オーブン対応",)),
+    ("High in protein", "Each 100 ml is fortified with 120 mg of calcium.", ("High in protein",)),
+    ("日晒处理", "采用水洗处理，生豆经发酵约36小时后晒干。", ("日晒",)),
 ])
 def test_coverage_names_what_the_passage_does_not_state(claim, passage, missing):
     """In the claim's own words: a finding quotes them."""
