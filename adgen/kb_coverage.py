@@ -172,11 +172,19 @@ def _table() -> _Table:
     fit_pattern = re.compile(
         r"(?P<thing>[a-z]+) (?:" + "|".join(map(re.escape, fit["after_word"])) + r")(?![a-z])"
         + r"|(?<![a-z])(?:" + "|".join(map(re.escape, fit["before_word"])) + r") (?P<nutrient>[a-z]+)"
-        + r"|(?P<cjk_thing>[\u30a0-\u30ff\u4e00-\u9fffa-z]+)(?:" + "|".join(map(re.escape, fit["after_cjk"])) + ")")
+        + r"|(?P<cjk_thing>[\u30a0-\u30ff\u4e00-\u9fffa-z]+)(?:" + "|".join(map(_after_cjk, fit["after_cjk"])) + ")")
     polarity = tuple((_alternation([p["word"]]), _alternation(p["negated"])) for p in data["polarity"])
     negators = _alternation(data["claim_negators"])
     return _Table(terms, pattern, units, words, opposites, origin_pattern, places, fit_pattern, polarity, negators,
                   frozenset(_normal(u) for u in data["dates"]["units"]), float(data["dates"]["min"]))
+
+
+def _after_cjk(suffix: str) -> str:
+    """A Latin suffix ("OK") counts only straight after a CJK character and as a whole word: "食洗機OK", not
+    the "ok" in "cook"."""
+    if re.fullmatch(r"[a-z]+", suffix):
+        return r"(?<=[\u30a0-\u30ff\u4e00-\u9fff])" + re.escape(suffix) + r"(?![a-z])"
+    return re.escape(suffix)
 
 
 def _alternation(forms: list) -> re.Pattern:

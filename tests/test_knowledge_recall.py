@@ -17,8 +17,9 @@ BAR_RECALL, BAR_FALSE_MATCH = 0.9, 0.05
 FLOORS = {
     "claims_heldout": {"en": (0.92, 0.0), "ja": (1.0, 0.0), "zh": (0.92, 0.0)},
     "claims_heldout2": {"en": (1.0, 0.0), "ja": (1.0, 0.0), "zh": (1.0, 0.0)},
-    # Measured once, after the second round was frozen: en 0.786 / 0.125, ja 0.923 / 0.045, zh 1.000 / 0.227.
-    "claims_heldout3": {"en": (0.78, 0.13), "ja": (0.92, 0.05), "zh": (1.0, 0.23)},
+    # Measured once, after the second round was frozen: en 0.786 / 0.125, ja 0.923 / 0.045, zh 1.000 / 0.227;
+    # then one bug it showed was fixed (the "ok" in "cook" read as a fit-for claim): en 0.857 / 0.125.
+    "claims_heldout3": {"en": (0.85, 0.13), "ja": (0.92, 0.05), "zh": (1.0, 0.23)},
 }
 # Below the bar on held-out 3: same-topic negatives with no load-bearing word ("Non-stick coating" beside an
 # uncoated pan, "苏州织造" beside 杭州, "新疆精河枸杞" beside 宁夏中宁) and evidence worded otherwise ("cast in one
@@ -85,6 +86,8 @@ OATS = "Our oat drink is made from Finnish oats, enzymatically treated and steep
     ("オーブン対応", "食器洗い乾燥機と電子レンジに対応しています。", ("オーブン対応",)),
     ("High in protein", "Each 100 ml is fortified with 120 mg of calcium.", ("High in protein",)),
     ("日晒处理", "采用水洗处理，生豆经发酵约36小时后晒干。", ("日晒",)),
+    # A Latin "OK" is a fit-for suffix only after CJK: "cook" does not claim fitness for "co".
+    ("Ready to cook: three coats of seasoning", "Seasoned with three coats of flaxseed oil, ready to cook.", ()),
 ])
 def test_coverage_names_what_the_passage_does_not_state(claim, passage, missing):
     """In the claim's own words: a finding quotes them."""
