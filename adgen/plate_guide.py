@@ -95,18 +95,31 @@ def _uncover(image: Image.Image, plate_size: tuple[int, int], fill) -> Image.Ima
 
 def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negatives: list[str | None],
                   size: tuple[int, int], seeds: list[int], steps: int, guidance: float,
-                  output_type: str = "pil") -> list[Image.Image]:
+                  output_type: str = "pil", conditioners: tuple = (), references: list | None = None) -> list[Image.Image]:
     """One inpainting call for a batch of plates, each with its own guide, noise and copy-space pull.
 
     output_type="latent" returns the final latents instead (the tests read the kept cells there).
+    conditioners: adgen.conditioners.ConditionerUse values (ControlNet, IP-Adapter) the plate is also
+    steered by, their control images made from each guide; references: an IP-Adapter's images.
     """
     import torch
 
-    inpaint = _inpainting(pipe)
+    extra = {}
+    if conditioners:
+        from adgen.conditioners import conditioned, control_inputs
+
+        inpaint = conditioned(pipe, tuple(conditioners))
+        extra = control_inputs(tuple(conditioners), guides, references)
+    else:
+        inpaint = _inpainting(pipe)
     width, height = size
     with torch.inference_mode():
         calm = _CalmCopySpace(guides, (height // inpaint.vae_scale_factor, width // inpaint.vae_scale_factor))
-        if int(inpaint.unet.config.in_channels) == 4:
+        if "control_image" in extra:
+            # The ControlNet inpainting pipelines mask the init at pixel size and encode it themselves
+            # (a draw from the VAE's posterior: SD's is narrow); they take no latents for it.
+            images = {"image": [g.init for g in guides]}
+        elif int(inpaint.unet.config.in_channels) == 4:
             # The init's latents, encoded once: the pipeline takes them as they are (it would encode
             # the init twice, for the blend and for a masked image a 4-channel UNet never reads).
             init_latents = _encode(inpaint, guides, size)
@@ -118,7 +131,7 @@ def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negativ
                          mask_image=[g.mask for g in guides], width=width, height=height, strength=1.0,
                          num_inference_steps=steps, guidance_scale=guidance, generator=generators,
                          output_type=output_type, callback_on_step_end=calm if calm.active else None,
-                         callback_on_step_end_tensor_inputs=["latents"], **images)
+                         callback_on_step_end_tensor_inputs=["latents"], **images, **extra)
     if output_type == "latent":
         return result.images
     return [image.convert("RGB") for image in result.images]
