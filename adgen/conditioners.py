@@ -4,14 +4,15 @@ The registry is data (adgen/data/conditioners.yaml): a name, how it plugs in (ki
 given (control), the pipeline the loaded one becomes per model family, and the files it needs.
 A request names the ones to use with a local path (the brand kit's `conditioners:` or
 `--conditioner NAME=PATH`); nothing is downloaded, and a path that is missing or lacks a needed
-file is an InputError naming it. `conditioned(pipe, uses)` returns the inpainting pipeline with
-the conditioners attached (from_pipe over the loaded components: no weights reloaded) and
+file is an InputError naming it. `conditioned(pipe, uses)` gives the inpainting pipeline with
+the conditioners attached for one call (from_pipe over the loaded components: no weights reloaded) and
 `control_inputs(uses, guides, ...)` the extra call arguments made from each plate's guide.
 """
 
 from __future__ import annotations
 
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -96,25 +97,39 @@ def family_of(pipe) -> str:
 _CONDITIONED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@contextmanager
 def conditioned(pipe, uses: tuple[ConditionerUse, ...]):
-    """The inpainting pipeline over pipe's components with the conditioners attached; cached per (pipe, uses)."""
+    """The inpainting pipeline over pipe's components with the conditioners attached, for one call.
+
+    ControlNet pipelines are kept per (pipe, uses): the ControlNet is a module of its own. An
+    IP-Adapter replaces the shared UNet's attention processors, so it is loaded for the call and
+    unloaded after it: the plain pipeline over the same UNet must not see it.
+    """
     cached = _CONDITIONED.setdefault(pipe, {})
-    if uses not in cached:
-        cached[uses] = _build(pipe, uses)
-    return cached[uses]
+    nets = tuple(u for u in uses if registry()[u.name].kind == "controlnet")
+    adapters = [u for u in uses if registry()[u.name].kind == "ip_adapter"]
+    if len(adapters) > 1:
+        raise InputError("one IP-Adapter per plate", field="conditioner", value=", ".join(u.name for u in adapters))
+    if nets not in cached:
+        cached[nets] = _build(pipe, nets, adapters[0] if adapters else None)
+    out = cached[nets]
+    if not adapters:
+        yield out
+        return
+    _attach_ip_adapter(out, adapters[0])
+    try:
+        yield out
+    finally:
+        out.unload_ip_adapter()
 
 
-def _build(pipe, uses: tuple[ConditionerUse, ...]):
+def _build(pipe, nets: tuple[ConditionerUse, ...], adapter: ConditionerUse | None):
     import diffusers
 
     family = family_of(pipe)
-    entries = [registry()[u.name] for u in uses]
-    controlnets = [(u, e) for u, e in zip(uses, entries) if e.kind == "controlnet"]
-    adapters = [(u, e) for u, e in zip(uses, entries) if e.kind == "ip_adapter"]
-    if len(adapters) > 1:
-        raise InputError("one IP-Adapter per plate", field="conditioner", value=", ".join(u.name for u, _ in adapters))
+    controlnets = [(u, registry()[u.name]) for u in nets]
     kind = None
-    for use_, entry in controlnets or adapters:
+    for use_, entry in controlnets or [(adapter, registry()[adapter.name])]:
         names = dict(entry.pipelines)
         if family not in names:
             raise ModelError(f"{entry.name} has no pipeline for {family} models", field="conditioner", value=entry.name)
@@ -127,8 +142,6 @@ def _build(pipe, uses: tuple[ConditionerUse, ...]):
         extra["controlnet"] = models[0] if len(models) == 1 else models
     out = getattr(diffusers, kind).from_pipe(pipe, **extra)
     out.set_progress_bar_config(disable=True)
-    for use_, _ in adapters:
-        _attach_ip_adapter(out, use_)
     return out.to(pipe.device)
 
 
@@ -168,7 +181,8 @@ def control_inputs(uses: tuple[ConditionerUse, ...], guides, references: list | 
         if not references:
             raise InputError("ip-adapter needs reference images (the brand kit's style/ folder is empty)",
                              field="conditioner", value="ip-adapter")
-        out["ip_adapter_image"] = [references] * len(guides) if len(references) > 1 else references * len(guides)
+        # The kit's first reference image; diffusers repeats its embedding for every plate in the batch.
+        out["ip_adapter_image"] = references[0]
     return out
 
 

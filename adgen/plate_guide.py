@@ -102,16 +102,21 @@ def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negativ
     conditioners: adgen.conditioners.ConditionerUse values (ControlNet, IP-Adapter) the plate is also
     steered by, their control images made from each guide; references: an IP-Adapter's images.
     """
-    import torch
-
-    extra = {}
     if conditioners:
         from adgen.conditioners import conditioned, control_inputs
 
-        inpaint = conditioned(pipe, tuple(conditioners))
-        extra = control_inputs(tuple(conditioners), guides, references)
-    else:
-        inpaint = _inpainting(pipe)
+        with conditioned(pipe, tuple(conditioners)) as inpaint:
+            return _render(inpaint, guides, prompts=prompts, negatives=negatives, size=size, seeds=seeds, steps=steps,
+                           guidance=guidance, output_type=output_type,
+                           extra=control_inputs(tuple(conditioners), guides, references))
+    return _render(_inpainting(pipe), guides, prompts=prompts, negatives=negatives, size=size, seeds=seeds,
+                   steps=steps, guidance=guidance, output_type=output_type, extra={})
+
+
+def _render(inpaint, guides: list[PlateGuide], *, prompts, negatives, size, seeds, steps, guidance, output_type,
+            extra: dict) -> list[Image.Image]:
+    import torch
+
     width, height = size
     with torch.inference_mode():
         calm = _CalmCopySpace(guides, (height // inpaint.vae_scale_factor, width // inpaint.vae_scale_factor))

@@ -96,8 +96,9 @@ def test_a_controlnet_steers_the_plate_and_the_product_stays(request, cold_brew,
     from adgen.conditioners import conditioned
 
     kind = StableDiffusionXLControlNetInpaintPipeline if family == "sdxl" else StableDiffusionControlNetInpaintPipeline
-    assert isinstance(conditioned(pipe, (use,)), kind)
-    assert conditioned(pipe, (use,)).unet is pipe.unet   # from_pipe: the loaded weights, not a copy
+    with conditioned(pipe, (use,)) as pipeline:
+        assert isinstance(pipeline, kind)
+        assert pipeline.unet is pipe.unet                # from_pipe: the loaded weights, not a copy
     assert steered.size == plain.size == size
     free = np.asarray(guide.mask.convert("L")) >= 128
     difference = np.abs(np.asarray(steered, float) - np.asarray(plain, float)).mean(-1)
@@ -160,3 +161,58 @@ def test_a_brand_kits_missing_conditioner_path_is_an_input_error(cold_brew, sd15
     with pytest.raises(InputError) as error:
         run(request, None, brand=kit)
     assert str(tmp_path / "absent") in str(error.value)
+
+
+def _ip_adapter_dir(unet, folder):
+    """A toy IP-Adapter in the layout load_ip_adapter reads: image_encoder/ (CLIP vision with projection) and
+    ip_adapter.safetensors (image_proj: 4 tokens; to_k_ip/to_v_ip for every cross-attention, keys 1, 3, 5...)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(3)
+    folder.mkdir(parents=True)
+    CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=32, projection_dim=32, image_size=32, patch_size=8, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=37)).save_pretrained(folder / "image_encoder", safe_serialization=True)
+    cross, channels = unet.config.cross_attention_dim, list(unet.config.block_out_channels)
+    weights = {"image_proj.proj.weight": torch.randn(4 * cross, 32) * 0.2, "image_proj.proj.bias": torch.zeros(4 * cross),
+               "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross)}
+    key = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        block = int(name.split(".")[1]) if not name.startswith("mid_block") else -1
+        hidden = channels[-1] if block < 0 else (channels[::-1] if name.startswith("up_blocks") else channels)[block]
+        weights[f"ip_adapter.{key}.to_k_ip.weight"] = torch.randn(hidden, cross) * 0.2
+        weights[f"ip_adapter.{key}.to_v_ip.weight"] = torch.randn(hidden, cross) * 0.2
+        key += 2
+    save_file(weights, str(folder / "ip_adapter.safetensors"))
+    return folder
+
+
+def test_an_ip_adapter_steers_the_plate_from_a_reference_and_is_unloaded_after(cold_brew, sd15_dir, tmp_path):
+    resolved, pipe, size, guide = _guided(cold_brew, sd15_dir)
+    use = parse_use(f"ip-adapter={_ip_adapter_dir(pipe.unet, tmp_path / 'ipa')}@1.0")
+    common = {"prompts": ["a plate"], "negatives": [None], "size": size, "seeds": [resolved.seed], "steps": 2,
+              "guidance": resolved.guidance}
+    plain = render_guided(pipe, [guide], **common)[0]
+    processors = {name: type(p) for name, p in pipe.unet.attn_processors.items()}
+    blue = render_guided(pipe, [guide], conditioners=(use,), references=[Image.new("RGB", (40, 40), (0, 0, 255))],
+                         **common)[0]
+    red = render_guided(pipe, [guide], conditioners=(use,), references=[Image.new("RGB", (40, 40), (255, 0, 0))],
+                        **common)[0]
+    free = np.asarray(guide.mask) >= 128
+    assert np.abs(np.asarray(blue, float) - np.asarray(red, float)).mean(-1)[free].mean() > 0.5  # the reference steers
+    # Unloaded after the call: the shared UNet's processors are the plain ones again, and so is the plate.
+    assert {name: type(p) for name, p in pipe.unet.attn_processors.items()} == processors
+    assert np.array_equal(np.asarray(render_guided(pipe, [guide], **common)[0]), np.asarray(plain))
+
+
+def test_an_ip_adapter_without_reference_images_names_the_style_folder(cold_brew, sd15_dir, tmp_path):
+    resolved, pipe, size, guide = _guided(cold_brew, sd15_dir)
+    use = parse_use(f"ip-adapter={_ip_adapter_dir(pipe.unet, tmp_path / 'ipa')}")
+    with pytest.raises(InputError) as error:
+        render_guided(pipe, [guide], prompts=["a plate"], negatives=[None], size=size, seeds=[1], steps=1,
+                      guidance=resolved.guidance, conditioners=(use,), references=[])
+    assert "style/" in str(error.value)
