@@ -29,6 +29,7 @@ WRAP_STRENGTH = 0.35       # share of the plate's light in the most transparent 
 FRINGE_RGB = 60.0          # an edge pixel this far (RGB distance) from its opaque neighbours' colour is a fringe
 GLOSS_MIN = 0.15           # below this the surface is matte: no reflection
 SHADOW_REACH = 0.6         # the shadow's region beyond the product's sides and under its base, of its height
+CENTRE_PRIOR = 0.02        # weight of the base row in each column's contact row (smooth fall-back away from the footprint)
 FEATHER = 0.15             # the shade fades to 0 over this much (of the product's height) at the region's edges
 
 
@@ -152,7 +153,9 @@ def _shade(alpha: np.ndarray, base: int, at: tuple[int, int], shape: tuple[int, 
     contact_h = max(1.5, 0.012 * art_h * (1 + softness))
     ambient_h = max(3.0, 0.05 * art_h * (1 + softness))
     spread = _blur_1d(weight, contact_h, 0.0)
-    centre = np.where(spread > 1e-3, _blur_1d(weight * contact_y, contact_h, 0.0) / np.maximum(spread, 1e-3), base_r)
+    # The contact row per column, blended smoothly into the base row where no column touches (a
+    # switch at a cut-off made the ambient occlusion jump a few codes there: a vertical seam).
+    centre = (_blur_1d(weight * contact_y, contact_h, 0.0) + CENTRE_PRIOR * base_r) / (spread + CENTRE_PRIOR)
     contact_row = _blur_1d(weight, contact_h, shift)
     ambient_row = _blur_1d(weight, ambient_h, shift * 2)
     depth = rows - base_r
