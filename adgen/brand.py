@@ -52,6 +52,12 @@ class Adapter(_Frozen):
     weight: float = Field(0.8, ge=0, le=2, description="LoRA scale for this brand.")
 
 
+class ConditionerRef(_Frozen):
+    name: str = Field(description="Plate conditioner from adgen/data/conditioners.yaml, e.g. controlnet-depth.")
+    path: str = Field(description="Local folder of its weights (relative to the kit); nothing is downloaded.")
+    scale: float | None = Field(None, ge=0, le=2, description="Conditioning scale; default the registry's.")
+
+
 class Disclaimer(_Frozen):
     text: str = Field(min_length=1, description="Verbatim disclaimer text.")
     categories: tuple[str, ...] = Field(("*",), description="Categories it applies to; '*' for all.")
@@ -79,6 +85,8 @@ class BrandKit(_Frozen):
     logo: Logo
     style: Style = Style()
     adapter: Adapter | None = Field(None, description="Brand LoRA adapter under lora/.")
+    conditioners: tuple[ConditionerRef, ...] = Field(
+        (), description="Plate conditioners (ControlNet, IP-Adapter) from local paths, steering the plate from the plan.")
     banned_terms: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Banned terms per locale ('*' for every locale).")
     disclaimers: tuple[Disclaimer, ...] = Field((), description="Required disclaimers per category and locale.")

@@ -59,12 +59,16 @@ def generate(
     out: Path = typer.Option(Path("out"), "--out", "-o", help="Output folder."),
     svg: bool = typer.Option(False, "--svg", help="Also write a layered SVG beside each asset."),
     cmyk: bool = typer.Option(False, "--cmyk", help="Print formats (e.g. pack-front): also write CMYK .tif and .pdf."),
+    conditioner: list[str] = typer.Option(
+        [], "--conditioner", help="Plate conditioner NAME=PATH[@SCALE] from a local folder (ControlNet, IP-Adapter; "
+                                  "see adgen/data/conditioners.yaml); repeat for several."),
 ) -> None:
     """Make checked assets for one product in each format."""
     from adgen.spec import load_product
 
     spec = load_product(product)
-    code = _make_assets([(spec, brand, format, variants)], seed, model, steps, out, svg=svg, cmyk=cmyk)
+    code = _make_assets([(spec, brand, format, variants)], seed, model, steps, out, svg=svg, cmyk=cmyk,
+                        conditioners=conditioner)
     raise typer.Exit(code)
 
 
@@ -233,7 +237,8 @@ def brands(as_json: bool = JSON_OPTION) -> None:
     show(table, [kit.model_dump(mode="json") for kit in kits], as_json=as_json, console=console)
 
 
-def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk: bool = False) -> int:
+def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk: bool = False,
+                 conditioners: list[str] = ()) -> int:
     """Validate everything up front (exit 2 before any work), then run each asset with progress.
 
     jobs: (product spec, brand id, format ids, variants per format). Writes one manifest, the
@@ -250,6 +255,13 @@ def _make_assets(jobs, seed, model, steps, out: Path, *, svg: bool = False, cmyk
     requests, warned = [], set()
     for spec, brand_id, format_ids, variants in jobs:
         kit = validate_request([spec], brand_id, format_ids, variants, product_field="").brand  # exit 2 now
+        if conditioners:  # --conditioner NAME=PATH: checked now (a missing path exits 2), used as the kit's own
+            from adgen.brand import ConditionerRef
+            from adgen.conditioners import parse_use
+
+            added = tuple(ConditionerRef(name=u.name, path=u.path, scale=u.scale)
+                          for u in (parse_use(text, field="--conditioner") for text in conditioners))
+            kit = kit.model_copy(update={"conditioners": kit.conditioners + added})
         if kit.adapter and kit.id not in warned:  # also a brand.adapter finding in each asset's report
             warned.add(kit.id)
             _warn(adapter_for(kit, model or DEFAULT_MODEL)[1])

@@ -28,23 +28,29 @@ def generate(prompt: Prompt, request: ResolvedRequest, plan: Plan | None = None)
         return Image.new("RGB", request.format.size.as_tuple(), WHITE)
     return render_plate(prompt.text, prompt.negative, model=request.model, target=request.format.size,
                         seed=request.seed, steps=request.steps, guidance=request.guidance,
-                        adapter=_adapter(request), plan=plan)
+                        adapter=_adapter(request), plan=plan, conditioners=conditioner_uses(request.brand))
 
 
 def render_plate(text: str, negative: str | None, *, model: str, target: Size, seed: int, steps: int,
-                 guidance: float, adapter: tuple | None = None, plan: Plan | None = None) -> Image.Image:
-    """Run the model once: a plate of about its native area with the target's aspect."""
+                 guidance: float, adapter: tuple | None = None, plan: Plan | None = None,
+                 conditioners: tuple = ()) -> Image.Image:
+    """Run the model once: a plate of about its native area with the target's aspect.
+
+    conditioners: (uses, reference images) from conditioner_uses; ControlNet / IP-Adapter steering.
+    """
     import torch
 
     pipe = load_pipeline(model)
     _activate_adapter(pipe, adapter)
     width, height = plate_size(native_side(pipe), target, pipe.vae_scale_factor)
-    guide = _guide(pipe, plan, (width, height))
+    uses, references = conditioners or ((), None)
+    guide = _guide(pipe, plan, (width, height), bool(uses))
     if guide is not None:
         from adgen.plate_guide import render_guided
 
         return render_guided(pipe, [guide], prompts=[text], negatives=[negative or None], size=(width, height),
-                             seeds=[seed], steps=steps, guidance=guidance)[0]
+                             seeds=[seed], steps=steps, guidance=guidance, conditioners=uses,
+                             references=references)[0]
     # A CPU generator makes the same noise on every device, so a recipe remakes the same plate.
     generator = torch.Generator("cpu").manual_seed(seed)
     with torch.inference_mode():
@@ -66,13 +72,27 @@ def _adapter(request: ResolvedRequest) -> tuple | None:
     return (name, request.adapter_path, request.adapter_weight, request.adapter_trigger)
 
 
-def _guide(pipe, plan: Plan | None, size: tuple[int, int]):
-    """The plate's guide from the plan; a 9-channel inpainting UNet gets an all-free one without a product."""
+def conditioner_uses(brand) -> tuple:
+    """The brand kit's plate conditioners, checked (a missing local path is an InputError naming it), and its references."""
+    if not brand.conditioners:
+        return ()
+    from adgen.conditioners import reference_images, use
+
+    uses = []
+    for index, ref in enumerate(brand.conditioners):
+        path = Path(ref.path).expanduser()
+        path = path if path.is_absolute() else brand.kit_dir / path
+        uses.append(use(ref.name, str(path), ref.scale, field=f"conditioners[{index}].path"))
+    return tuple(uses), reference_images(brand.kit_dir / "style")
+
+
+def _guide(pipe, plan: Plan | None, size: tuple[int, int], conditioned: bool = False):
+    """The plate's guide from the plan; a 9-channel UNet or a conditioned plate gets an all-free one without a product."""
     from adgen.plate_guide import full_plate_guide, plate_guide
 
     if plan is not None and plan.product_box is not None:
         return plate_guide(plan, size, pipe.vae_scale_factor)
-    if int(pipe.unet.config.in_channels) == 9:  # an inpainting checkpoint cannot run text-to-image
+    if conditioned or int(pipe.unet.config.in_channels) == 9:  # an inpainting checkpoint cannot run text-to-image
         return full_plate_guide(size)
     return None
 
@@ -295,13 +315,14 @@ def _generate_group(prompts: list[Prompt], requests: list[ResolvedRequest],
     _activate_adapter(pipe, _adapter(first))
     width, height = plate_size(native_side(pipe), first.format.size, pipe.vae_scale_factor)
     negatives = [prompt.negative for prompt in prompts]
-    guides = [_guide(pipe, plan, (width, height)) for plan in plans]
+    uses, references = conditioner_uses(first.brand) or ((), None)   # one brand per group (the group key)
+    guides = [_guide(pipe, plan, (width, height), bool(uses)) for plan in plans]
     if guides[0] is not None:  # a group is all guided or all not (the group key says which)
         from adgen.plate_guide import render_guided
 
         return render_guided(pipe, guides, prompts=[prompt.text for prompt in prompts], negatives=negatives,
                              size=(width, height), seeds=[request.seed for request in requests],
-                             steps=first.steps, guidance=first.guidance)
+                             steps=first.steps, guidance=first.guidance, conditioners=uses, references=references)
     generators = [torch.Generator("cpu").manual_seed(request.seed) for request in requests]
     with torch.inference_mode():
         result = pipe(prompt=[prompt.text for prompt in prompts],

@@ -28,6 +28,9 @@ REFLECTION_OPACITY = 0.35  # at the base, for the glossiest surface
 WRAP_STRENGTH = 0.35       # share of the plate's light in the most transparent edge pixels
 FRINGE_RGB = 60.0          # an edge pixel this far (RGB distance) from its opaque neighbours' colour is a fringe
 GLOSS_MIN = 0.15           # below this the surface is matte: no reflection
+SHADOW_REACH = 0.6         # the shadow's region beyond the product's sides and under its base, of its height
+CENTRE_PRIOR = 0.02        # weight of the base row in each column's contact row (smooth fall-back away from the footprint)
+FEATHER = 0.15             # the shade fades to 0 over this much (of the product's height) at the region's edges
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,16 @@ def ground(canvas: Image.Image, art: Image.Image, origin: tuple[int, int]) -> Gr
     base = int(rows.max())
     base_y = origin[1] + base
     gloss = estimate_gloss(plate, box, base_y)
-    region = Box(box.left - art.width // 2, box.top, box.right + art.width // 2,
-                 base_y + 1 + round(0.4 * art.height)).clamp_to(size)
+    # Wide enough for the longest, most sheared cast shadow and its blur; the shade still fades to
+    # nothing at the region's inner edges, so it never ends on a line (a seam beside the shadow).
+    reach = art.width // 2 + round(SHADOW_REACH * art.height)
+    unclamped = Box(box.left - reach, box.top, box.right + reach, base_y + 1 + round(SHADOW_REACH * art.height))
+    region = unclamped.clamp_to(size)
     out = plate.copy()
     if region.area:
         patch = out[region.top:region.bottom, region.left:region.right]
         shade = _shade(alpha, base, (origin[0] - region.left, origin[1] - region.top), patch.shape[:2], light)
+        shade *= _feather(patch.shape[:2], region, unclamped, round(FEATHER * art.height))
         patch *= (1 - shade)[..., None]
         if gloss >= GLOSS_MIN:
             _reflect(patch, rgba, base, (origin[0] - region.left, origin[1] - region.top), gloss)
@@ -146,7 +153,9 @@ def _shade(alpha: np.ndarray, base: int, at: tuple[int, int], shape: tuple[int, 
     contact_h = max(1.5, 0.012 * art_h * (1 + softness))
     ambient_h = max(3.0, 0.05 * art_h * (1 + softness))
     spread = _blur_1d(weight, contact_h, 0.0)
-    centre = np.where(spread > 1e-3, _blur_1d(weight * contact_y, contact_h, 0.0) / np.maximum(spread, 1e-3), base_r)
+    # The contact row per column, blended smoothly into the base row where no column touches (a
+    # switch at a cut-off made the ambient occlusion jump a few codes there: a vertical seam).
+    centre = (_blur_1d(weight * contact_y, contact_h, 0.0) + CENTRE_PRIOR * base_r) / (spread + CENTRE_PRIOR)
     contact_row = _blur_1d(weight, contact_h, shift)
     ambient_row = _blur_1d(weight, ambient_h, shift * 2)
     depth = rows - base_r
@@ -169,6 +178,23 @@ def _shade(alpha: np.ndarray, base: int, at: tuple[int, int], shape: tuple[int, 
     cast_depth = CAST_DEPTH * (0.35 + 0.65 * light.hardness)
     darkness = 1 - (1 - CONTACT_DEPTH * contact) * (1 - AMBIENT_DEPTH * ambient) * (1 - cast_depth * cast)
     return np.clip(darkness, 0, 0.85).astype(np.float32)
+
+
+def _feather(shape: tuple[int, int], region: Box, unclamped: Box, ramp: int) -> np.ndarray:
+    """1 inside, falling smoothly to 0 at the region's left, right and bottom edges (not where the canvas cuts it)."""
+    height, width = shape
+    ramp = max(1, ramp)
+    cols = np.arange(width, dtype=np.float32)
+    rows = np.arange(height, dtype=np.float32)
+    horizontal = np.ones(width, np.float32)
+    if region.left == unclamped.left:
+        horizontal *= np.clip((cols + 0.5) / ramp, 0, 1)
+    if region.right == unclamped.right:
+        horizontal *= np.clip((width - cols - 0.5) / ramp, 0, 1)
+    vertical = np.clip((height - rows - 0.5) / ramp, 0, 1) if region.bottom == unclamped.bottom \
+        else np.ones(height, np.float32)
+    smooth = lambda t: t * t * (3 - 2 * t)  # noqa: E731 - smoothstep, C1 at both ends
+    return smooth(vertical)[:, None] * smooth(horizontal)[None, :]
 
 
 def _blur_1d(values: np.ndarray, sigma: float, shift: float) -> np.ndarray:

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import replace
 
 from babel.numbers import format_currency
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw
 
 from adgen.color import Color
 from adgen.composition import Composition, PlacedLayer
@@ -16,6 +16,7 @@ from adgen.geometry import Box
 from adgen.layout_templates import Slot
 from adgen.marks import Mark, marks_to_place
 from adgen.placement import load_artwork, place_artwork
+from adgen.plate_quality import fit_plate
 from adgen.request import ResolvedRequest
 from adgen.typesetting import TextStyle, typeset
 
@@ -37,7 +38,8 @@ CONTRAST_TARGETS = {"min_contrast": 4.5 * 1.08, "min_contrast_large": 3.0 * 1.08
 def compose(plate: Image.Image, request: ResolvedRequest) -> Composition:
     """Lay out one asset: plate cover-fit to the format, then product, logo, marks, copy and AI label."""
     size = request.format.size
-    fitted = ImageOps.fit(plate.convert("RGB"), size.as_tuple(), Image.Resampling.LANCZOS)
+    # Enlarged without the plate's pixel grid or 8-bit bands (adgen.plate_quality).
+    fitted = fit_plate(plate, size.as_tuple())
     if request.format.marketplace:
         # Marketplace main images are the product on pure RGB 255 white, whatever plate came in.
         fitted = Image.new("RGB", size.as_tuple(), (255, 255, 255))

@@ -113,6 +113,8 @@ def recipe(resolved: ResolvedRequest, prompt: Prompt) -> dict:
         "guidance": resolved.guidance, "template": resolved.template.name, "format": resolved.format.id,
         "variant": resolved.variant, "brand": resolved.brand.id, "file_type": resolved.file_type,
         "product": resolved.product.model_dump(mode="json"),
+        **({"conditioners": [ref.model_dump(mode="json") for ref in resolved.brand.conditioners]}
+           if resolved.brand.conditioners else {}),
     }
 
 

@@ -7,7 +7,7 @@ A dedicated 9-channel inpainting UNet reads mask and init through its own input 
 plain 4-channel UNet (adgen-tiny, SD 1.5, SDXL) goes through the same inpainting pipelines'
 latent blending at strength 1.0, so the whole plate is generated and the product's latents are
 put back after every step. Under the copy slots a step callback pulls the latents toward their
-own local mean (a box blur at latent resolution), fading out over the run, so the plate keeps
+own local mean (a box blur at latent resolution), held for most of the run, then fading, so the plate keeps
 its colour and light there but loses fine detail. Pulling toward an even brand tone instead was
 measured and dropped: it greyed the whole plate and raised the detail under the copy
 (docs/BENCHMARKS.md, "Plan before pixels").
@@ -23,9 +23,10 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from adgen.plan import Plan
 
-GUIDE_VERSION = 1            # recorded in the recipe: a new way of guiding is a new plate
+GUIDE_VERSION = 2            # recorded in the recipe: a new way of guiding is a new plate (2: CALM_HOLD)
 COPY_SPACE_STRENGTH = 1.0    # pull toward the local mean under the copy at the first step, 0-1
-CALM_STEPS = 1.0             # fraction of the steps the pull lasts, fading linearly to 0
+CALM_STEPS = 1.0             # fraction of the steps the pull lasts
+CALM_HOLD = 0.8              # ... at full strength up to this fraction, then fading linearly to 0 at CALM_STEPS
 BLUR_FRACTION = 0.25         # box-blur radius of the pull, of the plate's long side (1/16, 1/8, 1/4 measured)
 NEUTRAL = (128, 128, 128)    # init outside the product: never kept (strength 1.0)
 
@@ -47,7 +48,7 @@ def guide_record(plan: Plan | None) -> dict | None:
     mask = hashlib.sha256(plan.product_mask.tobytes() + repr(plan.product_box).encode()).hexdigest()
     return {"version": GUIDE_VERSION, "plan_sha256": plan.digest(), "mask_sha256": mask,
             "init": "product-pixels", "copy_space": "local-mean", "copy_space_strength": COPY_SPACE_STRENGTH,
-            "calm_steps": CALM_STEPS, "blur_fraction": BLUR_FRACTION}
+            "calm_steps": CALM_STEPS, "calm_hold": CALM_HOLD, "blur_fraction": BLUR_FRACTION}
 
 
 def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int) -> PlateGuide:
@@ -94,18 +95,36 @@ def _uncover(image: Image.Image, plate_size: tuple[int, int], fill) -> Image.Ima
 
 def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negatives: list[str | None],
                   size: tuple[int, int], seeds: list[int], steps: int, guidance: float,
-                  output_type: str = "pil") -> list[Image.Image]:
+                  output_type: str = "pil", conditioners: tuple = (), references: list | None = None) -> list[Image.Image]:
     """One inpainting call for a batch of plates, each with its own guide, noise and copy-space pull.
 
     output_type="latent" returns the final latents instead (the tests read the kept cells there).
+    conditioners: adgen.conditioners.ConditionerUse values (ControlNet, IP-Adapter) the plate is also
+    steered by, their control images made from each guide; references: an IP-Adapter's images.
     """
+    if conditioners:
+        from adgen.conditioners import conditioned, control_inputs
+
+        with conditioned(pipe, tuple(conditioners)) as inpaint:
+            return _render(inpaint, guides, prompts=prompts, negatives=negatives, size=size, seeds=seeds, steps=steps,
+                           guidance=guidance, output_type=output_type,
+                           extra=control_inputs(tuple(conditioners), guides, references))
+    return _render(_inpainting(pipe), guides, prompts=prompts, negatives=negatives, size=size, seeds=seeds,
+                   steps=steps, guidance=guidance, output_type=output_type, extra={})
+
+
+def _render(inpaint, guides: list[PlateGuide], *, prompts, negatives, size, seeds, steps, guidance, output_type,
+            extra: dict) -> list[Image.Image]:
     import torch
 
-    inpaint = _inpainting(pipe)
     width, height = size
     with torch.inference_mode():
         calm = _CalmCopySpace(guides, (height // inpaint.vae_scale_factor, width // inpaint.vae_scale_factor))
-        if int(inpaint.unet.config.in_channels) == 4:
+        if "control_image" in extra:
+            # The ControlNet inpainting pipelines mask the init at pixel size and encode it themselves
+            # (a draw from the VAE's posterior: SD's is narrow); they take no latents for it.
+            images = {"image": [g.init for g in guides]}
+        elif int(inpaint.unet.config.in_channels) == 4:
             # The init's latents, encoded once: the pipeline takes them as they are (it would encode
             # the init twice, for the blend and for a masked image a 4-channel UNet never reads).
             init_latents = _encode(inpaint, guides, size)
@@ -117,7 +136,7 @@ def render_guided(pipe, guides: list[PlateGuide], *, prompts: list[str], negativ
                          mask_image=[g.mask for g in guides], width=width, height=height, strength=1.0,
                          num_inference_steps=steps, guidance_scale=guidance, generator=generators,
                          output_type=output_type, callback_on_step_end=calm if calm.active else None,
-                         callback_on_step_end_tensor_inputs=["latents"], **images)
+                         callback_on_step_end_tensor_inputs=["latents"], **images, **extra)
     if output_type == "latent":
         return result.images
     return [image.convert("RGB") for image in result.images]
@@ -176,7 +195,11 @@ class _CalmCopySpace:
         # A box blur BLUR_FRACTION of the plate's long side: the region keeps its tone, loses its detail.
         radius = max(1, round(max(latents.shape[2:]) * BLUR_FRACTION))
         local_mean = F.avg_pool2d(latents, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
-        pull = self.weights.to(latents.device, latents.dtype) * (1 - step / kept)
+        hold = min(kept, round(len(pipe.scheduler.timesteps) * CALM_HOLD))
+        # Full strength while the layout forms, fading over the last steps so the plate's own texture
+        # comes back evenly (a pull fading from the first step left the copy space 40 % busier).
+        fade = 1.0 if step < hold else 1 - (step - hold) / max(1, kept - hold)
+        pull = self.weights.to(latents.device, latents.dtype) * fade
         return {"latents": latents + pull * (local_mean - latents)}
 
 

@@ -118,3 +118,28 @@ def test_plan_bench_times_both_arms_and_measures_the_copy_space(sd15_dir):
     assert result["ratio"] == pytest.approx(result["planned_s"] / result["plain_s"])
     assert set(result["detail"]) == {"plain", "product_only", "planned"}
     assert result["detail"]["plain"] != result["detail"]["planned"]
+
+
+def test_plate_quality_bench_scores_both_fits_of_every_laid_out_demo_plate(sd15_dir, tmp_path):
+    from bench.plate_quality import measure
+
+    rows = measure(model=str(sd15_dir), steps=1, save=tmp_path)
+    assert len(rows) == 11                       # the demo's laid-out assets (marketplace plates are plain white)
+    assert all(set(row["before"]) == set(row["after"]) == {"grid_db", "banding_per_kpx"} for row in rows)
+    assert len(list(tmp_path.glob("*-after.png"))) == 11
+
+
+def test_copy_space_bench_counts_both_arms_from_real_runs(sd15_dir, tmp_path, monkeypatch):
+    import bench.copy_space as copy_space
+
+    monkeypatch.setattr(copy_space, "PRODUCTS", ("northwind-cold-brew",))
+    result = copy_space.measure(tmp_path, formats=["ig-square"], seeds=[0], steps=1, model=str(sd15_dir))
+    assert set(result) == {"without_plan", "with_plan"}
+    assert all(arm["assets"] == 1 and arm["generate_ms_median"] > 0 for arm in result.values())
+
+
+def test_tiny_grounding_bench_measures_each_model_on_the_same_plates(sd15_dir):
+    from bench.tiny_grounding import measure
+
+    result = measure({"shipped": str(sd15_dir), "candidate": str(sd15_dir)}, seeds=[0])
+    assert result["shipped"] == result["candidate"] and result["shipped"]["plates"] >= 10

@@ -198,3 +198,34 @@ def test_every_laid_out_product_is_grounded_without_a_halo(format_id):
     assert sorted((f.rule, f.status) for f in report.findings) == [("product.grounded", "pass"), ("product.halo", "pass")], \
         [(f.rule, f.message) for f in report.findings]
     assert any(note.startswith("grounded: light from the") for note in comp.layer("product").notes)
+
+
+@pytest.mark.parametrize("light", ["left", "right", "even"])
+@pytest.mark.parametrize("art_size", [(60, 120), (120, 240)])
+def test_the_shadow_fades_out_instead_of_ending_on_a_line(light, art_size):
+    """Regression: the shade was cut at the edge of its box beside the product (a faint vertical seam)."""
+    background, art, origin = plate(light, (480, 400)), bottle(art_size), (210 - art_size[0] // 2, 40)
+    result = ground(background, art, origin)
+    darkening = np.asarray(background, dtype=float).mean(-1) - np.asarray(result.image, dtype=float).mean(-1)
+    for row in darkening[result.base_y + 2:]:
+        shaded = np.nonzero(np.abs(row) > 0.5)[0]
+        if shaded.size:  # the outermost shaded px on each side: barely darker than the plate
+            assert abs(row[shaded[0]]) < 2.5 and abs(row[shaded[-1]]) < 2.5
+
+
+def test_the_occlusion_beside_a_rounded_base_has_no_step():
+    """Regression: each column's contact row fell back to the base row at a cut-off, and the ambient
+    occlusion jumped there, ~12 px beside the product (a 3-code vertical seam on the demo's jasmine tin)."""
+    art = Image.new("RGBA", (160, 320), (220, 220, 210, 0))
+    mask = Image.new("L", art.size, 0)
+    draw = ImageDraw.Draw(mask)
+    draw.rectangle((0, 0, 159, 280), fill=255)
+    draw.ellipse((0, 250, 159, 310), fill=255)         # a tin's bottom seen from above
+    art.putalpha(mask.filter(ImageFilter.GaussianBlur(1.0)))
+    background, origin = plate("even", (640, 420)), (240, 20)
+    result = ground(background, art, origin)
+    darkening = np.asarray(background, dtype=float).mean(-1) - np.asarray(result.image, dtype=float).mean(-1)
+    rows = darkening[result.base_y + 2:result.base_y + 30]
+    beside = np.r_[0:origin[0] - 3, origin[0] + art.width + 3:darkening.shape[1]]
+    steps = np.abs(np.diff(rows.mean(axis=0)))[beside[:-1]]
+    assert steps.max() < 1.0

@@ -19,12 +19,20 @@ console = Console()
 def train_base_command(
     config: Path = typer.Option(None, "--config", "-c", help="Training YAML (default adgen/tiny/train.yaml)."),
     out: Path = typer.Option(Path("out/adgen-tiny"), "--out", "-o", help="Folder for the diffusers pipeline."),
+    init_from: Optional[Path] = typer.Option(
+        None, "--init-from", help="Fine-tune: start from this trained adgen-tiny folder (its UNet and VAE)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Torch CPU threads (default the config's)."),
 ) -> None:
     """Reproduce adgen-tiny's training from the repo (procedural data, fixed data seed)."""
     from adgen.tiny import TINY_TRAIN_CONFIG
     from adgen.training.base import BaseTrainConfig, train_base
 
-    path = train_base(BaseTrainConfig.from_yaml(config or TINY_TRAIN_CONFIG), out)
+    settings = BaseTrainConfig.from_yaml(config or TINY_TRAIN_CONFIG)
+    if init_from is not None:
+        settings = replace(settings, init_from=str(init_from))
+    if threads is not None:
+        settings = replace(settings, threads=threads)
+    path = train_base(settings, out)
     console.print(f"adgen-tiny → {path}  (use it with --model {path})")
 
 

@@ -29,6 +29,12 @@ class BaseTrainConfig:
     resolution: int = 128
     # VAE: trained on random crops (convolutional, so it generalises to the full frame).
     vae_from: str | None = None  # a trained AutoencoderKL folder to reuse instead of training one
+    # Fine-tuning: start the UNet (and take the VAE, its latent scale included) from a trained
+    # adgen-tiny folder instead of from scratch; `adgen train base --init-from DIR` sets it.
+    init_from: str | None = None
+    # Share of the data set that is an object standing on a surface with its contact and cast
+    # shadow (adgen.training.grounded_scenes); the rest are plain backdrops.
+    grounded_rate: float = 0.0
     vae_channels: tuple[int, ...] = (16, 32, 32, 64)
     vae_steps: int = 500
     vae_batch: int = 16
@@ -80,19 +86,24 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
 
     images, captions = _render_dataset(config)
     log.write(stage="data", images=len(images), seconds=round(time.time() - started, 1))
-    if config.vae_from:
+    vae_from = config.vae_from or (str(Path(config.init_from) / "vae") if config.init_from else None)
+    if vae_from:
         from diffusers import AutoencoderKL
 
-        vae = AutoencoderKL.from_pretrained(config.vae_from, dtype=torch.float32).requires_grad_(False).eval()
-        log.write(stage="vae", reused=str(config.vae_from))
+        vae = AutoencoderKL.from_pretrained(vae_from, dtype=torch.float32).requires_grad_(False).eval()
+        log.write(stage="vae", reused=str(vae_from))
     else:
         vae = _train_vae(config, images, log)
     log.write(stage="vae", **_reconstruction_error(vae, images[len(images) - _held_out_count(images):]))
     latents = _encode_images(vae, images)
-    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    if not config.init_from:  # a fine-tune keeps the latent scale its UNet was trained at
+        vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     latents = latents * vae.config.scaling_factor
     embeddings, empty = _encode_captions(captions)
     unet = _build_unet(config)
+    if config.init_from:
+        unet = _load_unet(config.init_from, unet)
+        log.write(stage="unet", init_from=str(config.init_from))
     _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir)
     _save_pipeline(config, unet, vae, out_dir)
     log.write(stage="done", seconds=round(time.time() - started, 1))
@@ -102,14 +113,23 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
 def _render_dataset(config: BaseTrainConfig):
     """Images (N, 3, H, W) in -1..1 and, per image, its full and short captions."""
     from adgen.backdrops import caption, render_backdrop, sample_backdrop
+    from adgen.training.grounded_scenes import grounded_caption, render_grounded, sample_grounded
 
     images = np.empty((config.num_images, 3, config.resolution, config.resolution), np.float16)
     captions = []
+    # Every k-th image is a grounded scene (a fixed interleave, so the share is exact and seeded).
+    every = round(1 / config.grounded_rate) if config.grounded_rate > 0 else 0
     for i in range(config.num_images):
-        params = sample_backdrop(config.data_seed * 100_003 + i)
-        pixels = np.asarray(render_backdrop(params, config.resolution), np.float32)
-        images[i] = (pixels / 127.5 - 1.0).transpose(2, 0, 1)
-        captions.append((caption(params), caption(params, short=True)))
+        seed = config.data_seed * 100_003 + i
+        if every and i % every == 0:
+            scene = sample_grounded(seed)
+            image, texts = render_grounded(scene, config.resolution), (grounded_caption(scene),
+                                                                        grounded_caption(scene, short=True))
+        else:
+            params = sample_backdrop(seed)
+            image, texts = render_backdrop(params, config.resolution), (caption(params), caption(params, short=True))
+        images[i] = (np.asarray(image, np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
+        captions.append(texts)
     return images, captions
 
 
@@ -218,6 +238,22 @@ def _build_unet(config: BaseTrainConfig):
         down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
         cross_attention_dim=384, attention_head_dim=8, norm_num_groups=32)
+
+
+def _load_unet(folder: str, built):
+    """The UNet of a trained adgen-tiny folder, in float32; its shape must be the config's."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    path = Path(folder) / "unet"
+    if not (path / "config.json").is_file():
+        raise InputError("init_from is not an adgen-tiny folder (no unet/config.json)", field="init_from",
+                         value=str(folder))
+    unet = UNet2DConditionModel.from_pretrained(path, dtype=torch.float32)
+    if tuple(unet.config.block_out_channels) != tuple(built.config.block_out_channels):
+        raise InputError("init_from's UNet has other channels than unet_channels", field="init_from",
+                         value=f"{folder}: {list(unet.config.block_out_channels)}")
+    return unet.train().requires_grad_(True)
 
 
 def _noise_schedule():
