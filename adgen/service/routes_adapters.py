@@ -19,7 +19,13 @@ from adgen.service.adapter_jobs import PHASES, version_document
 from adgen.service.auth import KeyDep
 from adgen.service.bodies import JobAccepted
 from adgen.service.core import ERRORS, ApiError, ServiceDep, require_brand
-from adgen.service.routes_jobs import IdempotencyKey, _accepted, _conflict, _queue_full
+from adgen.service.routes_jobs import (
+    IdempotencyKey,
+    _accepted,
+    _conflict,
+    _queue_full,
+    idempotent_replay,
+)
 from adgen.service.store import IdempotencyConflict, QueueFull
 
 router = APIRouter(tags=["adapters"])
@@ -65,13 +71,9 @@ def train_adapter(brand: BrandId, body: AdapterTrainCreate, key: KeyDep, service
     request = {"kind": "adapter", "source": body.source, "steps": body.steps, "rank": body.rank, "seed": body.seed}
     canonical = json.dumps({"brand": brand, **body.model_dump(mode="json")}, sort_keys=True, separators=(",", ":"))
     body_sha256 = hashlib.sha256(canonical.encode()).hexdigest()
-    if idempotency_key:
-        try:
-            earlier = service.store.find_idempotent(key.tenant, idempotency_key, body_sha256)
-        except IdempotencyConflict:
-            raise _conflict(idempotency_key) from None
-        if earlier is not None:
-            return _accepted(earlier.id, earlier.status, response, replayed=True)
+    replay = idempotent_replay(service, key, idempotency_key, body_sha256, response)
+    if replay is not None:
+        return replay
     limits = service.settings.limits
     try:
         job, created = service.store.create(

@@ -34,13 +34,9 @@ def create_job(body: JobCreate, key: KeyDep, service: ServiceDep, response: Resp
     total = _validate(body, service)
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     body_sha256 = hashlib.sha256(canonical.encode()).hexdigest()
-    if idempotency_key:
-        try:
-            earlier = service.store.find_idempotent(key.tenant, idempotency_key, body_sha256)
-        except IdempotencyConflict:
-            raise _conflict(idempotency_key) from None
-        if earlier is not None:
-            return _accepted(earlier.id, earlier.status, response, replayed=True)
+    replay = idempotent_replay(service, key, idempotency_key, body_sha256, response)
+    if replay is not None:
+        return replay
     limits = service.settings.limits
     # The cheap count first: a full queue refuses before a single image is decoded.
     overall, mine = service.store.waiting(key.tenant)
@@ -145,6 +141,19 @@ def _queue_full(full: QueueFull) -> ApiError:
         return ApiError(429, "tenant_queue_full", "this tenant has too many jobs waiting; retry when some finish",
                         headers={"Retry-After": "30"})
     return ApiError(503, "queue_full", "too many jobs waiting; retry later", headers={"Retry-After": "30"})
+
+
+def idempotent_replay(service, key, idempotency_key: str | None, body_sha256: str,
+                      response: Response) -> JobAccepted | None:
+    """The earlier job's 202 when this Idempotency-Key was used with the same body; 409 with another body;
+    None when the key is new (or absent) and a job should be made."""
+    if not idempotency_key:
+        return None
+    try:
+        earlier = service.store.find_idempotent(key.tenant, idempotency_key, body_sha256)
+    except IdempotencyConflict:
+        raise _conflict(idempotency_key) from None
+    return None if earlier is None else _accepted(earlier.id, earlier.status, response, replayed=True)
 
 
 def _accepted(job_id: str, status: str, response: Response, *, replayed: bool) -> JobAccepted:
