@@ -67,3 +67,15 @@ def test_a_bad_pack_request_is_a_4xx_naming_the_field(client, northwind_key, ext
     assert 400 <= response.status_code < 500, response.text
     if field:
         assert response.json()["error"]["field"] == field, response.json()
+
+
+def test_a_product_image_url_is_fetched_under_the_hostile_url_rules(client, northwind_key):
+    """Schemathesis found a 500: the pack route handed product_image_url to ProductSpec, which has no such field.
+    It now goes through the jobs' fetcher: a non-https or private URL is a 422 naming the field."""
+    body = {"brand": "northwind", "box": "label:90x60", "product": {**product(), "product_image_url": "§j"}}
+    refused = client.post("/v1/packs", headers=northwind_key, json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "product.product_image_url"
+    body["product"]["product_image_url"] = "https://127.0.0.1/can.png"
+    private = client.post("/v1/packs", headers=northwind_key, json=body)
+    assert private.status_code == 422 and private.json()["error"]["field"] == "product.product_image_url", private.text

@@ -41,8 +41,9 @@ def store_uploaded_image(product, index: int, inputs: Path, limits: Limits) -> d
     return {**data, "product_image": str(_save_png(picture, inputs / f"{index}-{product.sku}.png"))}
 
 
-def fetch_product_images(products: list[dict], inputs: Path, policy) -> list[dict]:
-    """Products with each product_image_url fetched (once: a restart reuses the file) into inputs."""
+def fetch_product_images(products: list[dict], inputs: Path, policy, *, field: str = "products.{index}") -> list[dict]:
+    """Products with each product_image_url fetched (once: a restart reuses the file) into inputs; field:
+    where the body had each product, for errors."""
     fetched = []
     for index, product in enumerate(products):
         url = product.get("product_image_url")
@@ -53,7 +54,7 @@ def fetch_product_images(products: list[dict], inputs: Path, policy) -> list[dic
         if not target.is_file():
             from adgen.netfetch import fetch_image
 
-            image = fetch_image(url, policy=policy, field=f"products.{index}.product_image_url").image
+            image = fetch_image(url, policy=policy, field=f"{field.format(index=index)}.product_image_url").image
             _save_png(image, target)
         fetched.append({k: v for k, v in product.items() if k != "product_image_url"} | {"product_image": str(target)})
     return fetched

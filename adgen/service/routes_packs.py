@@ -18,7 +18,7 @@ from adgen.service.auth import KeyDep
 from adgen.service.bodies import EXAMPLE_PRODUCT, JobProduct
 from adgen.service.core import ERRORS, ServiceDep, require_brand
 from adgen.service.cost import Busy
-from adgen.service.inputs import store_uploaded_image
+from adgen.service.inputs import fetch_product_images, store_uploaded_image
 from adgen.service.routes_jobs import busy_error
 
 router = APIRouter(tags=["packs"])
@@ -61,7 +61,10 @@ def create_pack(body: PackCreate, key: KeyDep, service: ServiceDep) -> Response:
         work = Path(tmp)
         try:
             with service.heavy.hold(key.tenant):
-                product = ProductSpec.model_validate(store_uploaded_image(body.product, 0, work, limits))
+                # An uploaded image or a product_image_url, fetched as jobs fetch it (adgen.netfetch's hostile-URL rules).
+                [fields] = fetch_product_images([store_uploaded_image(body.product, 0, work, limits)], work,
+                                                service.fetch_policy(), field="product")
+                product = ProductSpec.model_validate(fields)
                 source = body.box
                 if body.dieline_svg is not None:
                     source = str(work / "dieline.svg")
