@@ -20,6 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 BAG_PNG = REPO / "examples" / "images" / "cold-brew-bag.png"
 
 
+def bearer(plaintext: str) -> dict:
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
 def product(sku: str = "NW-CB-001", image: bool = False, **extra) -> dict:
     spec = {"sku": sku, "name": "Northwind Cold Brew", "headline": "Smooth cold brew", "cta": "Shop now",
             "price": "14.99", "category": "coffee", **extra}

@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from api_helpers import Receiver, job_body, wait_for
+from api_helpers import Receiver, bearer, job_body, wait_for
 from live_server import LiveApp
 from PIL import Image
 
@@ -23,10 +23,6 @@ from adgen.webhooks import SIGNATURE_HEADER, CallbackPolicy, verify
 
 CALL = 60
 HOOKS = CallbackPolicy(allowed_hosts=("127.0.0.1",), first_delay_s=0.05)
-
-
-def bearer(plaintext: str) -> dict:
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def settings(**overrides) -> ServiceSettings:

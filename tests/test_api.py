@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from api_helpers import BAG_PNG, Receiver, job_body, product, wait_for
+from api_helpers import BAG_PNG, Receiver, bearer, job_body, product, wait_for
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -17,10 +17,6 @@ from adgen.apikeys import authenticate, create_key, list_keys, revoke_key
 from adgen.limits import Limits
 from adgen.settings import adgen_home
 from adgen.webhooks import SIGNATURE_HEADER, CallbackPolicy, sign, verify
-
-
-def bearer(plaintext: str) -> dict:
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 @pytest.fixture

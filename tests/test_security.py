@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import BAG_PNG, REPO, job_body, product
+from api_helpers import BAG_PNG, REPO, bearer, job_body, product
 from live_server import LiveApp
 from PIL import Image
 
@@ -29,10 +29,6 @@ from adgen.service.store import JobStore
 from adgen.settings import adgen_home
 
 CALL = 60  # seconds any single request may take before the test calls it a hang
-
-
-def bearer(plaintext: str) -> dict:
-    return {"Authorization": f"Bearer {plaintext}"}
 
 
 @pytest.fixture

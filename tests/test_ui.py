@@ -24,9 +24,6 @@ from adgen.spec import ProductSpec
 from adgen.ui_render import STATUS_ICONS
 from conftest import EXAMPLES, REPO
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT = REPO / "docs" / "img" / "ui.png"
 FORMAT = "iab-300x250"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -184,17 +181,6 @@ def test_python_app_py_serves_where_gradio_env_says_and_prints_no_warnings():
     assert f"http://127.0.0.1:{port}" in output
     assert "Warning" not in output, output
 
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_browser_generate_inspect_regenerate_and_download(server, browser, outbound, tmp_path):

@@ -18,10 +18,9 @@ import time
 
 import httpx
 import pytest
-from api_helpers import BAG_PNG, Receiver, job_body
+from api_helpers import BAG_PNG, Receiver, bearer, job_body
 from live_server import LiveApp
 from PIL import Image
-from test_ui import CHROMIUM, CHROMIUM_ARGS
 
 from adgen.apikeys import create_key
 from adgen.service import ServiceSettings
@@ -36,21 +35,6 @@ CALL = 60
 WAIT_MS = 60_000
 SCREENSHOT = REPO / "docs" / "img" / "review-queue.png"
 
-
-def bearer(plaintext: str) -> dict:
-    return {"Authorization": f"Bearer {plaintext}"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
