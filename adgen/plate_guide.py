@@ -119,7 +119,9 @@ def _render(inpaint, guides: list[PlateGuide], *, prompts, negatives, size, seed
 
     width, height = size
     with torch.inference_mode():
-        calm = _CalmCopySpace(guides, (height // inpaint.vae_scale_factor, width // inpaint.vae_scale_factor))
+        latent_size = (height // inpaint.vae_scale_factor, width // inpaint.vae_scale_factor)
+        calm = _CalmCopySpace(guides, latent_size)
+        hold = None
         if "control_image" in extra:
             # The ControlNet inpainting pipelines mask the init at pixel size and encode it themselves
             # (a draw from the VAE's posterior: SD's is narrow); they take no latents for it.
@@ -129,13 +131,18 @@ def _render(inpaint, guides: list[PlateGuide], *, prompts, negatives, size, seed
             # the init twice, for the blend and for a masked image a 4-channel UNet never reads).
             init_latents = _encode(inpaint, guides, size)
             images = {"image": init_latents, "masked_image_latents": init_latents}
+            if getattr(inpaint.unet, "holds_known_cells_clean", False):
+                hold = _HeldCells(guides, init_latents, latent_size)
         else:
             images = {"image": [g.init for g in guides]}
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+        if hold is not None:  # the first step already sees the product's cells clean
+            images["latents"] = hold.initial(generators, inpaint)
+        callback = _Steps(calm, hold)
         result = inpaint(prompt=prompts, negative_prompt=negatives if any(negatives) else None,
                          mask_image=[g.mask for g in guides], width=width, height=height, strength=1.0,
                          num_inference_steps=steps, guidance_scale=guidance, generator=generators,
-                         output_type=output_type, callback_on_step_end=calm if calm.active else None,
+                         output_type=output_type, callback_on_step_end=callback if callback.active else None,
                          callback_on_step_end_tensor_inputs=["latents"], **images, **extra)
     if output_type == "latent":
         return result.images
@@ -170,6 +177,44 @@ def _inpainting(pipe):
         inpaint.set_progress_bar_config(disable=True)
         _INPAINTING[pipe] = inpaint
     return _INPAINTING[pipe]
+
+
+class _HeldCells:
+    """A product's latent cells held clean at every step (for a model trained that way), not re-noised."""
+
+    def __init__(self, guides: list[PlateGuide], init_latents, latent_size: tuple[int, int]):
+        import torch
+        import torch.nn.functional as F
+
+        keep = torch.stack([torch.from_numpy(1 - _as_float(g.mask)) for g in guides]).unsqueeze(1)
+        # The mask is already whole cells (plate_guide): a cell is held when all of it is kept.
+        self.kept = F.interpolate(keep, size=latent_size, mode="area") > 0.999
+        self.init_latents = init_latents
+
+    def initial(self, generators, pipe):
+        """The pipeline's own noise draw (same generators, same shape), the held cells put in clean."""
+        from diffusers.utils.torch_utils import randn_tensor
+
+        noise = randn_tensor(tuple(self.init_latents.shape), generator=generators, device=self.init_latents.device,
+                             dtype=self.init_latents.dtype)
+        return self.put_back(noise) / pipe.scheduler.init_noise_sigma  # the pipeline multiplies it back
+
+    def put_back(self, latents):
+        return latents.where(~self.kept.to(latents.device), self.init_latents.to(latents.dtype))
+
+
+class _Steps:
+    """The step callback: the copy-space pull, then the held cells put back."""
+
+    def __init__(self, calm: "_CalmCopySpace", hold: _HeldCells | None):
+        self.calm, self.hold = calm, hold
+        self.active = calm.active or hold is not None
+
+    def __call__(self, pipe, step: int, timestep, kwargs: dict) -> dict:
+        out = self.calm(pipe, step, timestep, kwargs) if self.calm.active else {}
+        if self.hold is not None:
+            out = {"latents": self.hold.put_back(out.get("latents", kwargs["latents"]))}
+        return out
 
 
 class _CalmCopySpace:

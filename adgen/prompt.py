@@ -42,5 +42,11 @@ def build_prompt(request: ResolvedRequest) -> Prompt:
         scene=request.product.scene,
         style_words=request.brand.style.words,
         framing=FRAMING.get(request.template.name, "balanced composition"),
+        grounded=family == "backdrop" and _places_product(request),
     )
     return Prompt(text=" ".join(text.split()), negative=request.brand.style.negative, family=family)
+
+
+def _places_product(request: ResolvedRequest) -> bool:
+    """Whether the layout stands a product photo on this plate (plan._product's condition)."""
+    return request.product.product_image is not None and request.template.slot("product") is not None

@@ -3,7 +3,8 @@
     python -m bench tiny_grounding out/adgen-tiny-grounded [--seeds 3] [--json F]
 
 For every laid-out demo asset and seed, the plate generated around the plan by the shipped
-adgen-tiny and by MODEL_DIR (same prompt, seed and steps), fitted as compose fits it, before any
+adgen-tiny (with the prompt as it was before it asked for a surface, and as it is) and by
+MODEL_DIR (same prompt, seed and steps), fitted as compose fits it, before any
 grounding: the grounding measure on the plate itself (mean L* of the band just under the product's
 base minus the same rows beside it, product.grounded's bands; negative is darker under the base),
 how many plates are at least 4 L* darker there (the rule's threshold), and the artefact score.
@@ -23,6 +24,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--candidate-only", action="store_true", help="skip the shipped model's arms")
     args = parser.parse_args(argv)
     from bench.__main__ import _hermetic_env
 
@@ -30,7 +32,11 @@ def main(argv: list[str]) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    result = measure({"shipped": "adgen-tiny", "candidate": str(args.model)}, seeds=range(args.seeds))
+    arms = {"shipped, old prompt": ("adgen-tiny", False), "shipped": ("adgen-tiny", True),
+            "candidate": (str(args.model), True)}
+    if args.candidate_only:
+        arms = {"candidate": arms["candidate"]}
+    result = measure(arms, seeds=range(args.seeds))
     for name, row in result.items():
         print(f"{name}: plate under the base {row['mean_delta_l']:+.2f} L* (mean of {row['plates']}), "
               f"{row['darker_by_4']} at least 4 L* darker; grid {row['grid_db']} dB, banding {row['banding_per_kpx']} /kpx")
@@ -38,7 +44,11 @@ def main(argv: list[str]) -> None:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
 
 
-def measure(models: dict[str, str], seeds) -> dict:
+GROUNDING_WORDS = "product standing on a surface, contact shadow, "   # what prompts/backdrop.j2 adds
+
+
+def measure(models: dict[str, tuple[str, bool]], seeds) -> dict:
+    """models: arm name -> (model, whether the prompt keeps the grounding words)."""
     import numpy as np
 
     from adgen.compliance.grounding_rules import grounding_bands, grounding_delta
@@ -53,9 +63,10 @@ def measure(models: dict[str, str], seeds) -> dict:
         layout, prompt = plan(resolved), build_prompt(resolved)
         bands = grounding_bands(layout.product_box, np.asarray(layout.product_mask), layout.canvas,
                                 [box for _, box in layout.copy_boxes])
-        for name, model in models.items():
+        for name, (model, grounding_words) in models.items():
+            text = prompt.text if grounding_words else prompt.text.replace(GROUNDING_WORDS, "")
             for seed in seeds:
-                plate = render_plate(prompt.text, prompt.negative, model=model, target=resolved.format.size,
+                plate = render_plate(text, prompt.negative, model=model, target=resolved.format.size,
                                      seed=resolved.seed + seed, steps=resolved.steps, guidance=resolved.guidance,
                                      plan=layout)
                 fitted = fit_plate(plate, resolved.format.size.as_tuple())

@@ -60,6 +60,36 @@ def test_a_4_channel_unet_keeps_the_products_latents_and_generates_the_rest(requ
     assert delta[~keep].mean() > 0.1                     # everything else generated
 
 
+@pytest.mark.parametrize("trained_with_held_cells", [False, True])
+def test_a_model_trained_with_held_cells_sees_the_product_clean_from_the_first_step(sd15_dir, cold_brew,
+                                                                                   trained_with_held_cells):
+    import torch
+
+    from adgen.plate_guide import _encode
+
+    resolved, pipe, size, guide = guided(cold_brew, sd15_dir)
+    with torch.inference_mode():
+        init = _encode(pipe, [guide], size)
+    scale = pipe.vae_scale_factor
+    keep = torch.from_numpy(np.asarray(guide.mask.resize((size[0] // scale, size[1] // scale),
+                                                         Image.Resampling.NEAREST)) == 0)
+    seen = []   # per UNet call: the largest distance of the held cells from the product's latents
+    hook = pipe.unet.register_forward_pre_hook(
+        lambda module, args: seen.append(float((args[0][:, :, keep] - init[:, :, keep]).abs().max())))
+    pipe.unet.holds_known_cells_clean = trained_with_held_cells
+    try:
+        latents = render_guided(pipe, [guide], prompts=["a plate"], negatives=[None], size=size,
+                                seeds=[resolved.seed], steps=3, guidance=resolved.guidance, output_type="latent")
+    finally:
+        hook.remove()
+        pipe.unet.holds_known_cells_clean = False
+    assert len(seen) == 3 and (latents - init)[:, :, keep].abs().max() < 1e-4
+    if trained_with_held_cells:
+        assert max(seen) < 1e-4                    # clean at every step, the first included
+    else:
+        assert seen[0] > 0.5 and seen[-1] > 0.01   # re-noised to each step's level, as SD models expect
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_run_generates_around_the_product_and_composes_its_own_pixels(request, cold_brew, family):
     model = request.getfixturevalue(family)

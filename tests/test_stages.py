@@ -33,6 +33,15 @@ def test_prompt_carries_scene_style_words_and_framing(cold_brew):
     assert "text" in prompt.negative and prompt.family == "backdrop"
 
 
+def test_prompt_asks_for_a_surface_only_where_a_product_stands_on_the_plate(cold_brew):
+    grounding = "product standing on a surface, contact shadow"
+    assert cold_brew.product_image is not None
+    assert grounding in build_prompt(resolved(cold_brew, format="fb-link")).text
+    without_photo = cold_brew.model_copy(update={"product_image": None})
+    assert grounding not in build_prompt(resolved(without_photo, format="fb-link")).text
+    assert grounding not in build_prompt(resolved(cold_brew, format="amazon-main")).text
+
+
 def test_marketplace_prompt_family(cold_brew):
     assert build_prompt(resolved(cold_brew, format="amazon-main")).family == "marketplace"
 

@@ -11,6 +11,8 @@ so `adgen --help` stays light.
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 TINY_MODEL_DIR: Path = Path(__file__).resolve().parent / "adgen-tiny"
@@ -83,4 +85,9 @@ def load_tiny_pipeline(device: str = "cpu", dtype=None, model_dir: Path | None =
         model_dir, tokenizer=tokenizer, text_encoder=text_encoder, safety_checker=None,
         feature_extractor=None, image_encoder=None, requires_safety_checker=False, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
+    # Trained with a placed object's cells given clean (BaseTrainConfig.known_rate): plate_guide
+    # then holds a product's cells clean at every step, as the model learnt (noised, they hide it early).
+    trained = json.loads((model_dir / "adgen_train_config.json").read_text()) \
+        if (model_dir / "adgen_train_config.json").is_file() else {}
+    pipe.unet.holds_known_cells_clean = float(trained.get("known_rate") or 0) > 0
     return pipe.to(device)

@@ -20,6 +20,9 @@ import yaml
 from adgen.errors import InputError
 
 
+LATENT_SCALE = 8  # the VAE's downsampling (three down blocks)
+
+
 @dataclass(frozen=True)
 class BaseTrainConfig:
     """Sizes, steps and seeds of one adgen-tiny training run (see adgen/tiny/train.yaml)."""
@@ -35,6 +38,11 @@ class BaseTrainConfig:
     # Share of the data set that is an object standing on a surface with its contact and cast
     # shadow (adgen.training.grounded_scenes); the rest are plain backdrops.
     grounded_rate: float = 0.0
+    # Share of grounded images trained with the object's latent cells given clean (not noised),
+    # the loss on the rest only: how plate_guide holds a placed product's cells at every step, so
+    # the model sees the product from the first step and lays the floor and shadow around it.
+    # A model trained with known_rate > 0 is generated that way (adgen.tiny.load_tiny_pipeline).
+    known_rate: float = 0.0
     vae_channels: tuple[int, ...] = (16, 32, 32, 64)
     vae_steps: int = 500
     vae_batch: int = 16
@@ -84,7 +92,7 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
     log = _Log(out_dir / "train_log.jsonl")
     started = time.time()
 
-    images, captions = _render_dataset(config)
+    images, captions, known = _render_dataset(config)
     log.write(stage="data", images=len(images), seconds=round(time.time() - started, 1))
     vae_from = config.vae_from or (str(Path(config.init_from) / "vae") if config.init_from else None)
     if vae_from:
@@ -104,18 +112,21 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
     if config.init_from:
         unet = _load_unet(config.init_from, unet)
         log.write(stage="unet", init_from=str(config.init_from))
-    _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir)
+    _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, known)
     _save_pipeline(config, unet, vae, out_dir)
     log.write(stage="done", seconds=round(time.time() - started, 1))
     return out_dir
 
 
 def _render_dataset(config: BaseTrainConfig):
-    """Images (N, 3, H, W) in -1..1 and, per image, its full and short captions."""
+    """Images (N, 3, H, W) in -1..1; per image its full and short captions; the latent cells (N, H/8, W/8)
+    wholly inside a grounded scene's object (all False for plain backdrops)."""
     from adgen.backdrops import caption, render_backdrop, sample_backdrop
-    from adgen.training.grounded_scenes import grounded_caption, render_grounded, sample_grounded
+    from adgen.training.grounded_scenes import grounded_caption, object_coverage, render_grounded, sample_grounded
 
     images = np.empty((config.num_images, 3, config.resolution, config.resolution), np.float16)
+    cell = LATENT_SCALE
+    known = np.zeros((config.num_images, config.resolution // cell, config.resolution // cell), bool)
     captions = []
     # Every k-th image is a grounded scene (a fixed interleave, so the share is exact and seeded).
     every = round(1 / config.grounded_rate) if config.grounded_rate > 0 else 0
@@ -125,12 +136,15 @@ def _render_dataset(config: BaseTrainConfig):
             scene = sample_grounded(seed)
             image, texts = render_grounded(scene, config.resolution), (grounded_caption(scene),
                                                                         grounded_caption(scene, short=True))
+            # As plate_guide keeps a product's cells: every pixel of the cell at least half covered.
+            inside = object_coverage(scene, config.resolution) >= 0.5
+            known[i] = inside.reshape(len(known[i]), cell, -1, cell).all(axis=(1, 3))
         else:
             params = sample_backdrop(seed)
             image, texts = render_backdrop(params, config.resolution), (caption(params), caption(params, short=True))
         images[i] = (np.asarray(image, np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
         captions.append(texts)
-    return images, captions
+    return images, captions, known
 
 
 def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
@@ -264,7 +278,7 @@ def _noise_schedule():
                          beta_schedule="scaled_linear", prediction_type="epsilon")
 
 
-def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir) -> None:
+def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, known=None) -> None:
     import copy
 
     import torch
@@ -285,8 +299,16 @@ def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir) -> 
         noise = torch.randn_like(x0)
         noise += config.offset_noise * torch.randn(x0.shape[0], x0.shape[1], 1, 1)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],))
-        pred = unet(scheduler.add_noise(x0, noise, t), t, context).sample
-        loss = (pred - noise).pow(2).mean((1, 2, 3))
+        noisy = scheduler.add_noise(x0, noise, t)
+        free = torch.ones(x0.shape[0], 1, *x0.shape[2:])
+        if config.known_rate and known is not None:
+            given = torch.from_numpy(known[idx.numpy()]).unsqueeze(1)
+            given &= torch.from_numpy(rng.random(config.unet_batch) < config.known_rate).view(-1, 1, 1, 1)
+            noisy = torch.where(given, x0, noisy)   # the object's cells as plate_guide holds them: clean
+            free = (~given).float()
+        pred = unet(noisy, t, context).sample
+        # The loss where the model generates (a held cell is put back after every step anyway).
+        loss = ((pred - noise).pow(2) * free).sum((1, 2, 3)) / (free.sum((1, 2, 3)) * x0.shape[1]).clamp(min=1)
         if config.min_snr_gamma:  # down-weight the easy low-noise steps that dominate epsilon loss
             snr = scheduler.alphas_cumprod[t] / (1 - scheduler.alphas_cumprod[t])
             loss = loss * snr.clamp(max=config.min_snr_gamma) / snr

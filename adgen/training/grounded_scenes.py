@@ -1,8 +1,9 @@
 """Procedural scenes of an object standing on a surface, with its contact and cast shadow.
 
 adgen-tiny's grounding data (issue 10, item 6): a studio sweep or table-top backdrop from
-adgen.backdrops, a product-like object (bottle, can, box, jar, pouch) standing anywhere on the
-floor below the horizon, darkened right under its base (the contact shadow) and, softer and
+adgen.backdrops, a product-like object (bottle, can, box, jar, pouch; most with a printed band,
+as packshots carry labels; up to three quarters of the frame, as layouts place products)
+standing anywhere on the floor below the horizon, darkened right under its base (the contact shadow) and, softer and
 longer, away from the light (the cast shadow), the object itself lit from the same side. So the
 model sees a floor under every standing object and a shadow that agrees with the light, which
 is what masked generation around a placed product asks of it. `sample_grounded(seed)` draws the
@@ -34,6 +35,9 @@ class GroundedScene:
     height: float = 0.35      # 0-1 of the height
     light: float = 0.0        # -1 light from the left .. 1 from the right
     hardness: float = 0.5     # 0 diffuse .. 1 one hard light
+    label: str = "none"       # a printed band's colour (COLOURS), or "none": packshots carry labels
+    label_top: float = 0.35   # 0-1 of the object's height, from its top
+    label_bottom: float = 0.7
 
 
 def sample_grounded(seed: int) -> GroundedScene:
@@ -45,13 +49,17 @@ def sample_grounded(seed: int) -> GroundedScene:
         str(rng.choice(("none", "none", "marble", "wood", "concrete")))
     backdrop = BackdropParams(**{**params.__dict__, "kind": kind, "object": "none", "material": material,
                                  "horizon": float(rng.uniform(0.35, 0.7))})
-    height = float(rng.uniform(0.2, 0.55))
-    base_y = float(rng.uniform(max(backdrop.horizon + 0.08, height + 0.05), 0.97))
+    # Sizes as the layouts place products: up to three quarters of the frame, the base often low.
+    height = float(rng.uniform(0.2, 0.75))
+    base_y = float(rng.uniform(max(backdrop.horizon + 0.05, height + 0.03), 0.98))
     colour = str(rng.choice([c for c in COLOURS if c != backdrop.colour]))
+    label = str(rng.choice(["none"] + [c for c in COLOURS if c != colour])) if rng.random() < 0.7 else "none"
+    label_top = float(rng.uniform(0.2, 0.5))
     return GroundedScene(backdrop=backdrop, shape=str(rng.choice(SHAPES)), colour=colour,
                          centre_x=float(rng.uniform(0.2, 0.8)), base_y=base_y,
-                         width=float(rng.uniform(0.1, 0.32)), height=height,
-                         light=float(rng.uniform(-1, 1)), hardness=float(rng.uniform(0.1, 1.0)))
+                         width=float(rng.uniform(0.1, 0.45)), height=height,
+                         light=float(rng.uniform(-1, 1)), hardness=float(rng.uniform(0.1, 1.0)),
+                         label=label, label_top=label_top, label_bottom=float(rng.uniform(label_top + 0.15, 0.85)))
 
 
 def grounded_caption(scene: GroundedScene, short: bool = False) -> str:
@@ -59,8 +67,9 @@ def grounded_caption(scene: GroundedScene, short: bool = False) -> str:
     side = "left" if scene.light < -0.3 else "right" if scene.light > 0.3 else "front"
     if short:
         return f"{caption(scene.backdrop, short=True)}, product standing on a surface, contact shadow"
-    return (f"{caption(scene.backdrop)}, a {scene.colour} {scene.shape} standing on the surface, "
-            f"contact shadow, light from the {side}")
+    # The same words prompts/backdrop.j2 adds when a product is placed, so the prompt finds them.
+    return (f"{caption(scene.backdrop)}, product standing on a surface, contact shadow, "
+            f"a {scene.colour} {scene.shape}, light from the {side}")
 
 
 def render_grounded(scene: GroundedScene, size: int = 128) -> Image.Image:
@@ -71,11 +80,22 @@ def render_grounded(scene: GroundedScene, size: int = 128) -> Image.Image:
     half_w = scene.width / 2
     img = img * (1 - _shadow(scene, x, y, half_w))[..., None]
     body, shade = _silhouette(scene, x, y, half_w)
-    colour = np.array(COLOURS[scene.colour], np.float32) / 255.0
+    colour = np.broadcast_to(np.array(COLOURS[scene.colour], np.float32) / 255.0, img.shape).copy()
+    if scene.label != "none":  # a printed band, shaded with the body
+        v = (y - (scene.base_y - scene.height)) / max(scene.height, 1e-6)
+        band = (v >= scene.label_top) & (v <= scene.label_bottom)
+        colour[band] = np.array(COLOURS[scene.label], np.float32) / 255.0
     tone = shade * (0.75 + 0.25 * scene.hardness) + (1 - scene.hardness) * 0.2
     obj = np.clip(colour * tone[..., None], 0, 1)
     img = img * (1 - body[..., None]) + obj * body[..., None]
     return Image.fromarray(np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def object_coverage(scene: GroundedScene, size: int = 128) -> np.ndarray:
+    """The object's coverage (size x size, 0-1): what a placed product's alpha is at inference."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    body, _ = _silhouette(scene, (xs + 0.5) / size, (ys + 0.5) / size, scene.width / 2)
+    return body
 
 
 def _silhouette(scene: GroundedScene, x, y, half_w):
