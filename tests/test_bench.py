@@ -141,5 +141,8 @@ def test_copy_space_bench_counts_both_arms_from_real_runs(sd15_dir, tmp_path, mo
 def test_tiny_grounding_bench_measures_each_model_on_the_same_plates(sd15_dir):
     from bench.tiny_grounding import measure
 
-    result = measure({"shipped": str(sd15_dir), "candidate": str(sd15_dir)}, seeds=[0])
+    result = measure({"shipped": (str(sd15_dir), True), "candidate": (str(sd15_dir), True),
+                      "old prompt": (str(sd15_dir), False)}, seeds=[0])
     assert result["shipped"] == result["candidate"] and result["shipped"]["plates"] >= 10
+    assert result["old prompt"]["plates"] == result["shipped"]["plates"]
+    assert result["old prompt"] != result["shipped"]   # without the surface words: other plates
