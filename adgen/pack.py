@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from adgen.formats import MM_PER_INCH, Format, SafeArea
 from adgen.layout_templates import template_for
 from adgen.request import AssetRequest, resolve
 from adgen.spec import ProductSpec
+from adgen.step_timer import StepTimer
 
 PACK_FORMAT = "pack-front"  # the front panel's template and print settings come from this format
 PREVIEW_DPI = 60
@@ -66,14 +66,8 @@ def make_pack(request: PackRequest, out_dir: Path | None, *, plate: Image.Image 
     from adgen.pdf_render import render_pdf
     from adgen.prompt import build_prompt
 
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(step: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[step] = round((now - clock) * 1000, 1)
-        clock = now
+    timer = StepTimer()
+    lap, timings = timer.lap, timer.timings
 
     # 1. resolve: the dieline, and the request as the front panel's asset (template, seed, model)
     flat = dieline(request.dieline)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from adgen.plan import plan
 from adgen.plate_guide import guide_record
 from adgen.prompt import Prompt, build_prompt
 from adgen.request import AssetRequest, ResolvedRequest, resolve
+from adgen.step_timer import StepTimer
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,8 @@ def run(request: AssetRequest, out_dir: Path | None, *, brand: BrandKit | None =
     tenant: whose brand knowledge base backs copy.claim-substantiated ("local" for the CLI and
     the batch); None skips that rule.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(step: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[step] = round((now - clock) * 1000, 1)
-        clock = now
+    timer = StepTimer()
+    lap, timings = timer.lap, timer.timings
 
     # 1. resolve
     resolved = resolve(request, brand=brand)
