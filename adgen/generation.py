@@ -87,14 +87,27 @@ def conditioner_uses(brand) -> tuple:
 
 
 def _guide(pipe, plan: Plan | None, size: tuple[int, int], conditioned: bool = False):
-    """The plate's guide from the plan; a 9-channel UNet or a conditioned plate gets an all-free one without a product."""
+    """The plate's guide from the plan; without a product, a 9-channel UNet still gets the plan's calm copy
+    space (nothing kept), a conditioned plate an all-free guide, and a 4-channel one none (text-to-image)."""
     from adgen.plate_guide import full_plate_guide, plate_guide
 
+    nine = int(pipe.unet.config.in_channels) == 9
     if plan is not None and plan.product_box is not None:
-        return plate_guide(plan, size, pipe.vae_scale_factor)
-    if conditioned or int(pipe.unet.config.in_channels) == 9:  # an inpainting checkpoint cannot run text-to-image
+        return plate_guide(plan, size, pipe.vae_scale_factor, whole_cells=not nine)
+    if nine and calms_without_product(plan):
+        # An inpainting checkpoint goes through the guided call anyway: the copy space costs nothing more.
+        return plate_guide(plan, size, pipe.vae_scale_factor, whole_cells=False)
+    if conditioned or nine:  # an inpainting checkpoint cannot run text-to-image
         return full_plate_guide(size)
     return None
+
+
+def calms_without_product(plan: Plan | None, model: str | None = None) -> bool:
+    """Whether a plan without a product still gets calm copy space: on a 9-channel model (model given: that
+    model's UNet; else assumed), for a laid-out format with copy slots."""
+    if plan is None or plan.product_box is not None or plan.marketplace or not plan.copy_boxes:
+        return False
+    return model is None or int(load_pipeline(model).unet.config.in_channels) == 9
 
 
 def native_side(pipe) -> int:

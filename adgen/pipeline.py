@@ -17,7 +17,7 @@ from adgen.composition import Composition
 from adgen.encoding import Encoded, encode
 from adgen.export import ExportedFiles, export
 from adgen.fixes import Draft, check_and_fix
-from adgen.generation import generate, model_fingerprint
+from adgen.generation import calms_without_product, generate, model_fingerprint
 from adgen.layout import compose
 from adgen.lora_registry import version_of
 from adgen.plan import plan
@@ -119,7 +119,7 @@ def _encode_draft(draft: Draft) -> tuple[dict, Encoded]:
     if product is not None and product.cutout is not None:
         # What became of a product photo without alpha: its digest, the matte's confidence, placed or framed.
         asset_recipe["product_cutout"] = {k: v for k, v in product.cutout.items() if k not in ("path", "shadow_path")}
-    guide = guide_record(draft.plan)
+    guide = guide_record(draft.plan, calm_only=calms_without_product(draft.plan, draft.resolved.model))
     if guide is not None:
         # What the generator was given from the plan (the plan itself follows from the request).
         asset_recipe["plate_guide"] = guide

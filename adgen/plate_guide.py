@@ -1,10 +1,12 @@
 """Generating the plate around the plan: the product's own pixels held, calm ground under the copy.
 
 The generator is given, at the plate's native size: a mask that frees everything but the
-product's silhouette (only latent cells wholly inside it are kept, so no product colour is
-painted outside its outline) and an init image of the product's own pixels on a neutral grey.
-A dedicated 9-channel inpainting UNet reads mask and init through its own input channels; a
-plain 4-channel UNet (adgen-tiny, SD 1.5, SDXL) goes through the same inpainting pipelines'
+product's silhouette and an init image of the product's own pixels on a neutral grey.
+A dedicated 9-channel inpainting UNet (adgen-tiny is one) reads mask and init through its own
+input channels and is given the exact silhouette, so it sees where the product's base is to the
+pixel; it blends nothing back, so it can paint no product colour outside the outline. A
+plain 4-channel UNet keeps only latent cells wholly inside the silhouette (a kept cell straddling
+the outline would paint product colour outside it) and (adgen-tiny, SD 1.5, SDXL) goes through the same inpainting pipelines'
 latent blending at strength 1.0, so the whole plate is generated and the product's latents are
 put back after every step. Under the copy slots a step callback pulls the latents toward their
 own local mean (a box blur at latent resolution), held for most of the run, then fading, so the plate keeps
@@ -23,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from adgen.plan import Plan
 
-GUIDE_VERSION = 2            # recorded in the recipe: a new way of guiding is a new plate (2: CALM_HOLD)
+GUIDE_VERSION = 3            # recorded in the recipe: a new way of guiding is a new plate (2: CALM_HOLD, 3: exact silhouette for 9 channels)
 COPY_SPACE_STRENGTH = 1.0    # pull toward the local mean under the copy at the first step, 0-1
 CALM_STEPS = 1.0             # fraction of the steps the pull lasts
 CALM_HOLD = 0.8              # ... at full strength up to this fraction, then fading linearly to 0 at CALM_STEPS
@@ -41,18 +43,30 @@ class PlateGuide:
     copy_strength: float
 
 
-def guide_record(plan: Plan | None) -> dict | None:
-    """What the recipe keeps of the guide: enough to know the plate was (and will be) made the same way."""
-    if plan is None or plan.product_box is None or plan.marketplace:  # marketplace plates are plain white
+def guide_record(plan: Plan | None, calm_only: bool = False) -> dict | None:
+    """What the recipe keeps of the guide: enough to know the plate was (and will be) made the same way.
+
+    calm_only: a plan without a product whose copy space was still calmed (a 9-channel model)."""
+    if plan is None or plan.marketplace:  # marketplace plates are plain white
         return None
-    mask = hashlib.sha256(plan.product_mask.tobytes() + repr(plan.product_box).encode()).hexdigest()
+    if plan.product_box is None:
+        if not calm_only:
+            return None
+        mask, init = None, "none"
+    else:
+        mask = hashlib.sha256(plan.product_mask.tobytes() + repr(plan.product_box).encode()).hexdigest()
+        init = "product-pixels"
     return {"version": GUIDE_VERSION, "plan_sha256": plan.digest(), "mask_sha256": mask,
-            "init": "product-pixels", "copy_space": "local-mean", "copy_space_strength": COPY_SPACE_STRENGTH,
+            "init": init, "copy_space": "local-mean", "copy_space_strength": COPY_SPACE_STRENGTH,
             "calm_steps": CALM_STEPS, "calm_hold": CALM_HOLD, "blur_fraction": BLUR_FRACTION}
 
 
-def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int) -> PlateGuide:
-    """The plan, drawn at canvas size, then fitted back to the plate (compose cover-fits it the other way)."""
+def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int, whole_cells: bool = True) -> PlateGuide:
+    """The plan, drawn at canvas size, then fitted back to the plate (compose cover-fits it the other way).
+
+    whole_cells: keep only latent cells wholly inside the silhouette (a 4-channel UNet, whose kept
+    latents are blended back); False gives the silhouette itself (a 9-channel UNet, which blends nothing).
+    """
     canvas = plan.canvas.as_tuple()
     init = Image.new("RGB", canvas, NEUTRAL)
     calm = Image.new("L", canvas, 0)
@@ -68,11 +82,12 @@ def plate_guide(plan: Plan, plate_size: tuple[int, int], vae_scale: int) -> Plat
         keep.paste(plan.product_mask.point(lambda a: 255 if a >= 128 else 0), corner)
     init, calm, keep = (_uncover(init, plate_size, NEUTRAL), _uncover(calm, plate_size, 0),
                         _uncover(keep, plate_size, 0))
-    # The pipeline cuts the mask at latent resolution (one cell = vae_scale px): only cells wholly
-    # inside the silhouette are kept, so the plate is generated right up to the product's edge and
-    # no product colour is painted outside it (a halo under the cut-out's soft edge).
-    keep = keep.point(lambda a: 255 if a >= 128 else 0).reduce(vae_scale)
-    keep = keep.point(lambda a: 255 if a == 255 else 0).resize(plate_size, Image.Resampling.NEAREST)
+    # A 4-channel pipeline blends the mask at latent resolution (one cell = vae_scale px): only cells
+    # wholly inside the silhouette are kept, so the plate is generated right up to the product's edge
+    # and no product colour is painted outside it (a halo under the cut-out's soft edge).
+    keep = keep.point(lambda a: 255 if a >= 128 else 0)
+    if whole_cells:
+        keep = keep.reduce(vae_scale).point(lambda a: 255 if a == 255 else 0).resize(plate_size, Image.Resampling.NEAREST)
     calm = Image.composite(Image.new("L", plate_size, 0), calm, keep)
     return PlateGuide(init=init, mask=keep.point(lambda a: 255 - a), calm=calm, copy_strength=COPY_SPACE_STRENGTH)
 
@@ -81,6 +96,24 @@ def full_plate_guide(plate_size: tuple[int, int]) -> PlateGuide:
     """Nothing kept, nothing calmed: how a 9-channel inpainting model makes a plate without a product."""
     return PlateGuide(init=Image.new("RGB", plate_size, NEUTRAL), mask=Image.new("L", plate_size, 255),
                       calm=Image.new("L", plate_size, 0), copy_strength=0.0)
+
+
+def render_plain(pipe, prompts: list[str], *, seeds: list[int], steps: int, guidance: float,
+                 size: tuple[int, int] | None = None) -> list[Image.Image]:
+    """Plates with no product placed (adapter evaluation, sample grids): text-to-image for a 4-channel UNet;
+    a 9-channel one cannot run it, so it goes through the inpainting pipeline with nothing given."""
+    import torch
+
+    side = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
+    width, height = size or (side, side)
+    if int(pipe.unet.config.in_channels) == 9:
+        return render_guided(pipe, [full_plate_guide((width, height))] * len(prompts), prompts=prompts,
+                             negatives=[None] * len(prompts), size=(width, height), seeds=seeds, steps=steps,
+                             guidance=guidance)
+    generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+    with torch.inference_mode():
+        return list(pipe(prompts, width=width, height=height, num_inference_steps=steps, guidance_scale=guidance,
+                         generator=generators).images)
 
 
 def _uncover(image: Image.Image, plate_size: tuple[int, int], fill) -> Image.Image:
@@ -134,7 +167,9 @@ def _render(inpaint, guides: list[PlateGuide], *, prompts, negatives, size, seed
             if getattr(inpaint.unet, "holds_known_cells_clean", False):
                 hold = _HeldCells(guides, init_latents, latent_size)
         else:
-            images = {"image": [g.init for g in guides]}
+            # The masked init's latents at the mode, as adgen-tiny was trained (the pipeline would draw
+            # from the posterior: adgen-tiny's is wide, its spread 15 % of the latents).
+            images = {"image": [g.init for g in guides], "masked_image_latents": _encode(inpaint, guides, size, masked=True)}
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
         if hold is not None:  # the first step already sees the product's cells clean
             images["latents"] = hold.initial(generators, inpaint)
@@ -149,10 +184,13 @@ def _render(inpaint, guides: list[PlateGuide], *, prompts, negatives, size, seed
     return [image.convert("RGB") for image in result.images]
 
 
-def _encode(pipe, guides: list[PlateGuide], size: tuple[int, int]):
-    """The inits' latents (the distribution's mode: no noise drawn), scaled as the UNet sees them."""
+def _encode(pipe, guides: list[PlateGuide], size: tuple[int, int], masked: bool = False):
+    """The inits' latents (the distribution's mode: no noise drawn), scaled as the UNet sees them;
+    masked: with the pixels to generate blanked first, as the inpainting pipelines mask the init."""
     width, height = size
     pixels = pipe.image_processor.preprocess([g.init for g in guides], height=height, width=width)
+    if masked:
+        pixels = pixels * (pipe.mask_processor.preprocess([g.mask for g in guides], height=height, width=width) < 0.5)
     vae = pipe.vae
     upcast = bool(getattr(vae.config, "force_upcast", False)) and vae.dtype != pixels.dtype
     source = vae.float() if upcast else vae

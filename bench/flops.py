@@ -42,7 +42,7 @@ def image_flops(spec: ModelSpec, *, steps: int | None = None, guided: bool | Non
         if spec.is_sdxl:
             text += _count(lambda: pipe.text_encoder_2(tokens))
         unet_config = pipe.unet.config
-        sample = torch.zeros(copies, 4, side, side, **meta)
+        sample = torch.zeros(copies, unet_config.in_channels, side, side, **meta)   # 9 for inpainting UNets
         context = torch.zeros(copies, 77, unet_config.cross_attention_dim, **meta)
         extra = {}
         if spec.is_sdxl:

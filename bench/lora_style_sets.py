@@ -78,11 +78,11 @@ def _brand(brand: str, out: Path, steps: int, seeds: tuple[int, ...], threads: i
 
 
 def _plates(pipe, palette: dict, arms: dict, seeds: tuple[int, ...]) -> list[dict]:
-    import torch
 
     from adgen.adapters import activate_adapter
     from adgen.compliance.ocr_rules import detect_scaled
     from adgen.compliance.thresholds import threshold
+    from adgen.plate_guide import render_plain
     from adgen.training.lora_eval import HELD_OUT_PROMPTS, palette_distance, stroke_share
 
     min_score = threshold("background.stray-text.min_score", format_id="ig-square", locale="en-US")
@@ -95,9 +95,7 @@ def _plates(pipe, palette: dict, arms: dict, seeds: tuple[int, ...]) -> list[dic
             row = {"prompt": prompt, "seed": seed}
             for arm, ref in arms.items():
                 activate_adapter(pipe, ref)
-                with torch.inference_mode():
-                    plate = pipe(text, num_inference_steps=20, guidance_scale=5.0,
-                                 generator=torch.Generator("cpu").manual_seed(seed)).images[0]
+                plate = render_plain(pipe, [text], seeds=[seed], steps=20, guidance=5.0)[0]
                 lines = [line for line in detect_scaled(plate, min_score)
                          if len("".join(line.text.split())) >= min_chars]
                 row[arm] = {"delta_e00": round(palette_distance(plate, palette), 2),

@@ -138,11 +138,17 @@ def test_copy_space_bench_counts_both_arms_from_real_runs(sd15_dir, tmp_path, mo
     assert all(arm["assets"] == 1 and arm["generate_ms_median"] > 0 for arm in result.values())
 
 
-def test_tiny_grounding_bench_measures_each_model_on_the_same_plates(sd15_dir):
-    from bench.tiny_grounding import measure
+def test_tiny_grounding_bench_measures_each_model_on_the_same_plates(sd15_dir, tmp_path):
+    from bench.tiny_grounding import _save_sheet, measure, measure_scenes
 
+    sheet = {}
     result = measure({"shipped": (str(sd15_dir), True), "candidate": (str(sd15_dir), True),
-                      "old prompt": (str(sd15_dir), False)}, seeds=[0])
+                      "old prompt": (str(sd15_dir), False)}, seeds=[0], sheet=sheet)
     assert result["shipped"] == result["candidate"] and result["shipped"]["plates"] >= 10
     assert result["old prompt"]["plates"] == result["shipped"]["plates"]
     assert result["old prompt"] != result["shipped"]   # without the surface words: other plates
+    assert [len(tiles) for tiles in sheet.values()] == [result["shipped"]["plates"]] * 3
+    _save_sheet(sheet, tmp_path / "sheet.png")
+    assert (tmp_path / "sheet.png").stat().st_size > 10_000
+    scenes = measure_scenes(str(sd15_dir), count=2, size=64)
+    assert scenes["plates"] == 2 and -100 < scenes["mean_delta_l"] < 100

@@ -90,6 +90,37 @@ def test_sd15_trains_on_mixed_size_photos_with_and_without_captions(sd15_dir, ph
     assert (again / "acme.safetensors").is_file() and set(pipe.get_list_adapters()["unet"]) == {"acme"}
 
 
+def test_a_9_channel_inpainting_base_trains_as_it_makes_a_plate_without_a_product(photos, tmp_path):
+    """An inpainting checkpoint (adgen-tiny is one) is trained with its extra inputs as plates without a
+    product get them: mask all 1 and the blank image's latents, so the adapter learns the mode it is used in."""
+    import torch
+    from tiny_pipelines import build_sd15, save
+
+    from adgen.plate_guide import render_plain
+
+    pipe = _load(save(build_sd15(seed=0, in_channels=9), tmp_path / "inpaint"))
+    seen = []
+    hook = pipe.unet.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach().clone()))
+    try:
+        folder = train_lora(pipe, photos, tmp_path / "acme", name="acme", trigger="acme style", config=FAST,
+                            progress=False)
+    finally:
+        hook.remove()
+    assert len(seen) == FAST.steps and all(x.shape[1] == 9 for x in seen)
+    mask, given = seen[0][:, 4:5], seen[0][:, 5:]
+    assert torch.equal(mask, torch.ones_like(mask))
+    factor = pipe.vae_scale_factor
+    with torch.no_grad():
+        blank = pipe.vae.encode(torch.zeros(1, 3, factor * given.shape[2], factor * given.shape[3])).latent_dist.mean
+    blank = blank * pipe.vae.config.scaling_factor   # equal to 3 %: a constant frame is numerically touchy
+    assert float((given[:1] - blank).abs().mean()) < 0.03 * float(blank.abs().mean()) + 1e-4
+    base = np.asarray(render_plain(pipe, ["studio backdrop"], seeds=[0], steps=2, guidance=1.0)[0], np.float32)
+    activate_adapter(pipe, AdapterRef("acme", folder, weight=1.0))
+    after = np.asarray(render_plain(pipe, ["studio backdrop"], seeds=[0], steps=2, guidance=1.0)[0], np.float32)
+    assert np.abs(after - base).mean() > 1e-3
+    activate_adapter(pipe, None)
+
+
 def test_sdxl_trains_and_its_adapter_applies_only_to_its_base(sdxl_dir, sd15_dir, photos, tmp_path):
     from tiny_pipelines import build_sdxl, save
 

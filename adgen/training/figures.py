@@ -44,16 +44,13 @@ def loss_curve(log_path: Path, out_png: Path, stage: str = "unet", size: tuple[i
 def sample_grid(pipe, prompts: list[str], out_png: Path, *, seeds=(0, 1, 2), steps: int = 20,
                 guidance: float = 5.0, label_width: int = 300, labels: list[str] | None = None) -> Path:
     """One row per prompt (label, default the prompt, + one plate per seed)."""
-    import torch
+    from adgen.plate_guide import render_plain
 
     side = int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
     grid = Image.new("RGB", (label_width + side * len(seeds), side * len(prompts)), "white")
     draw = ImageDraw.Draw(grid)
     for row, prompt in enumerate(prompts):
-        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
-        with torch.inference_mode():
-            images = pipe([prompt] * len(seeds), num_inference_steps=steps, guidance_scale=guidance,
-                          generator=generators).images
+        images = render_plain(pipe, [prompt] * len(seeds), seeds=list(seeds), steps=steps, guidance=guidance)
         draw.text((6, row * side + side // 2 - 6), (labels[row] if labels else prompt)[:48], fill="black")
         for col, image in enumerate(images):
             grid.paste(image, (label_width + col * side, row * side))

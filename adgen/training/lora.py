@@ -206,7 +206,8 @@ def _fit(unet, scheduler, cache, optimizer, trainable, losses, config, out_dir, 
             target = noise if scheduler.config.prediction_type == "epsilon" else scheduler.get_velocity(x0, noise, t)
             dtype = unet.dtype
             with autocast:
-                pred = unet(noisy.to(device, dtype), t.to(device), **cache.conditioning(idx, device, dtype)).sample
+                pred = unet(cache.unet_input(noisy, idx).to(device, dtype), t.to(device),
+                            **cache.conditioning(idx, device, dtype)).sample
             keep = keep.to(device)
             # Mean squared error over the latent cells the linter did not mask (text, logos).
             error = (pred.float() - target.to(device).float()).pow(2) * keep

@@ -30,6 +30,9 @@ class EncodedSet:
     pooled: object = None     # (captions, dim) for SDXL
     captions: list[str] = field(default_factory=list)
     live_pipe: object = None  # set when the text encoders train: captions are encoded every step
+    # For a 9-channel (inpainting) UNet, per bucket: its extra inputs when nothing is given (mask all 1,
+    # the blank image's latents), how it makes a plate without a product, so the adapter learns that mode.
+    nothing_given: dict = field(default_factory=dict)
 
     def sample(self, idx: list[int], generator):
         """x0 drawn from each item's latent distribution (as the VAE's sample() does), and the masks."""
@@ -39,6 +42,15 @@ class EncodedSet:
         std = torch.cat([self.stds[i] for i in idx])
         eps = torch.randn(mean.shape, generator=generator)
         return mean + std * eps, torch.cat([self.keeps[i] for i in idx])
+
+    def unet_input(self, noisy, idx: list[int]):
+        """The UNet's sample: the noisy latents, and for a 9-channel UNet its inputs with nothing given."""
+        import torch
+
+        if not self.nothing_given:
+            return noisy
+        extra = torch.cat([self.nothing_given[self.bucket_of[i]] for i in idx])
+        return torch.cat([noisy, extra.to(noisy.device, noisy.dtype)], dim=1)
 
     def conditioning(self, idx: list[int], device, dtype) -> dict:
         """The UNet's keyword arguments for these items besides sample and timestep."""
@@ -91,6 +103,12 @@ def encode_examples(pipe, examples: list[Example], *, mirror: bool, sdxl: bool) 
             encoded.bucket_of.append(buckets.index((example.bucket.width, example.bucket.height)))
             height, width = example.bucket.height, example.bucket.width
             encoded.time_ids.append(torch.tensor([*original, *crop, height, width], dtype=torch.float32))
+    if int(pipe.unet.config.in_channels) == 9:
+        for index, (width, height) in enumerate(buckets):
+            blank = torch.zeros(1, 3, height, width, device=vae.device, dtype=vae.dtype)
+            with torch.no_grad():
+                latents = (vae.encode(blank).latent_dist.mean.float() - shift) * scale
+            encoded.nothing_given[index] = torch.cat([torch.ones_like(latents[:, :1]), latents], dim=1).cpu()
     return encoded
 
 

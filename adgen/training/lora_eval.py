@@ -62,7 +62,7 @@ def evaluate_adapter(pipe, adapter: AdapterRef, palette: dict[str, str], *,
                      steps: int = 20, guidance: float = 5.0) -> AdapterEval:
     """Render each held-out prompt x seed without and with `adapter` (same prompt with its
     trigger words, same noise) and score both against `palette` (role -> hex)."""
-    import torch
+    from adgen.plate_guide import render_plain
 
     rows = []
     for prompt in prompts:
@@ -71,10 +71,7 @@ def evaluate_adapter(pipe, adapter: AdapterRef, palette: dict[str, str], *,
             plates = []
             for ref in (None, adapter):
                 activate_adapter(pipe, ref)
-                generator = torch.Generator("cpu").manual_seed(seed)
-                with torch.inference_mode():
-                    plates.append(pipe(text, num_inference_steps=steps, guidance_scale=guidance,
-                                       generator=generator).images[0])
+                plates += render_plain(pipe, [text], seeds=[seed], steps=steps, guidance=guidance)
             rows.append(PlateScore(prompt, seed, palette_distance(plates[0], palette),
                                    palette_distance(plates[1], palette), stroke_share(plates[1])))
     activate_adapter(pipe, None)
