@@ -166,8 +166,8 @@ def _known_cells(silhouettes: np.ndarray) -> np.ndarray:
 def _given_inputs(vae, images: np.ndarray, silhouettes: np.ndarray) -> dict:
     """What a 9-channel UNet is given, per image and as the pipeline makes it: the mask at latent size
     (1 generate, 0 keep; nearest, as StableDiffusionInpaintPipeline resizes it) and the latents of the
-    image with everything but the object blanked (0: mid grey, as the pipeline masks the init); and
-    for "nothing given", an all-1 mask and the blank image's latents."""
+    image with everything but the object blanked (0: mid grey, as the pipeline masks the init). "Nothing
+    given" is an all-1 mask and the blank image's latents (_blank_latents, per latent size)."""
     import torch
     import torch.nn.functional as F
 
@@ -175,9 +175,7 @@ def _given_inputs(vae, images: np.ndarray, silhouettes: np.ndarray) -> dict:
     size = (images.shape[2] // LATENT_SCALE, images.shape[3] // LATENT_SCALE)
     masks = F.interpolate((~keep).float(), size=size)
     masked = _encode_images(vae, images * silhouettes[:, None].astype(images.dtype)) * vae.config.scaling_factor
-    blank = _encode_images(vae, np.zeros((1, *images.shape[1:]), images.dtype))[0] * vae.config.scaling_factor
-    return {"mask": masks, "masked_latents": masked, "blank_latents": blank,
-            "has_object": torch.from_numpy(silhouettes.any(axis=(1, 2)))}
+    return {"mask": masks, "masked_latents": masked, "has_object": torch.from_numpy(silhouettes.any(axis=(1, 2)))}
 
 
 def _train_vae(config: BaseTrainConfig, images: np.ndarray, log: "_Log"):
